@@ -1,0 +1,1 @@
+"""grpotui: run, watch and control GRPO training from the terminal."""

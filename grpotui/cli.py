@@ -1,0 +1,328 @@
+"""The ``grpotui`` command. Thin: parse arguments, call the store / launcher, print.
+
+Exit codes everywhere: 0 finished, 1 failed, 2 bad input or usage, 3 stopped by a health rule,
+4 stopped by the user, 5 killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from grpotui.store.db import (
+    ACTIVE_STATUSES,
+    EXIT_FAILED,
+    EXIT_KILLED,
+    EXIT_USAGE,
+    RunStore,
+    StoreError,
+)
+from grpotui.store.paths import LOG_FILE, STORE_FILE, BadRunName
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line per problem, exit code 2."""
+
+
+def _err(msg: str) -> None:
+    for line in str(msg).splitlines():
+        print(f"grpotui: error: {line}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- run / demo
+def _start(cfg: dict[str, Any], name: str, kind: str, args: argparse.Namespace) -> int:
+    from grpotui.config import max_steps_of
+    from grpotui.runner.launch import RunExists, create_run, spawn_runner
+
+    try:
+        run_dir = create_run(cfg, name, kind=kind, max_steps=max_steps_of(cfg))
+    except RunExists as e:
+        raise UsageError(str(e)) from None
+    pid = spawn_runner(run_dir)
+    print(f"started run {name!r} (pid {pid}, detached); its files: {run_dir}", flush=True)
+    if args.headless or kind == "demo":
+        return follow(name, run_dir)
+    print(f"  grpotui status {name}   grpotui logs {name} -f   grpotui stop {name}")
+    return 0
+
+
+def _precheck_backend(cfg: dict[str, Any]) -> None:
+    """Forcing unsloth where it cannot work is bad input: say so before anything starts."""
+    import importlib.util
+
+    if cfg["model"]["backend"] == "unsloth" and importlib.util.find_spec("unsloth") is None:
+        raise UsageError("model.backend: 'unsloth' is not installed here: pip install 'grpotui[unsloth]'")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from grpotui import config
+    from grpotui.runner.launch import auto_name
+
+    path = Path(args.config)
+    cfg = config.load(path, args.set)
+    _precheck_backend(cfg)
+    name = args.name or cfg["run"].get("name") or auto_name(path.stem)
+    return _start(cfg, name, "run", args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from grpotui import config
+    from grpotui.demo_config import demo_config
+    from grpotui.runner.launch import auto_name
+
+    base = demo_config(steps=args.steps)
+    cfg = config.load(None, args.set, base_config=base)
+    name = args.name or cfg["run"].get("name") or auto_name("demo")
+    return _start(cfg, name, "demo", args)
+
+
+def follow(name: str, run_dir: Path, *, poll: float = 0.5, out: Any = None) -> int:
+    """Print one line per logged step and each status change until the run ends; its exit code."""
+    from grpotui.report import progress_line
+    from grpotui.store.runs import effective_status
+
+    out = out or sys.stdout
+    last_step, last_event = -1, 0
+    try:
+        with RunStore.open(run_dir / STORE_FILE) as store:
+            while True:
+                info = store.run_info()
+                for step, m in store.metrics(last_step):
+                    print(progress_line(step, info["max_steps"], m), file=out, flush=True)
+                    last_step = step
+                events = store.events()
+                for ev in events[last_event:]:
+                    if ev["status"] != "running" or last_event:
+                        print(f"[{ev['status']}] {ev['reason'] or ''}".rstrip(), file=out, flush=True)
+                last_event = len(events)
+                status = effective_status(info)
+                if status not in ACTIVE_STATUSES:
+                    if status == "lost":
+                        print(f"[lost] the runner (pid {info['pid']}) is gone; see grpotui logs {name}",
+                              file=out, flush=True)
+                        return EXIT_FAILED
+                    code = info["exit_code"]
+                    return int(code) if code is not None else EXIT_FAILED
+                time.sleep(poll)
+    except KeyboardInterrupt:
+        print(f"\nleft the run going: grpotui status {name} | grpotui stop {name}", file=out, flush=True)
+        return 130
+
+
+# ----------------------------------------------------------------------------- reading
+def cmd_ls(args: argparse.Namespace) -> int:
+    from grpotui.report import ls_table
+    from grpotui.store.runs import summarize_all
+
+    runs = summarize_all()
+    if args.json:
+        keys = ("name", "status", "step", "max_steps", "reward", "kind", "backend", "model", "created_at",
+                "started_at", "ended_at", "exit_code", "reason", "alerts", "error")
+        print(json.dumps([{k: r.get(k) for k in keys if k in r} for r in runs], indent=1))
+    else:
+        print(ls_table(runs))
+    return 0
+
+
+def _open(name: str, *, readonly: bool = True) -> RunStore:
+    from grpotui.store.runs import open_run
+
+    return open_run(name, readonly=readonly)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from grpotui.report import status_text
+    from grpotui.store.runs import summarize
+
+    with _open(args.name) as store:
+        s = summarize(store)
+    if args.json:
+        print(json.dumps(_finite(s), indent=1))
+    else:
+        print(status_text(s))
+    return 0
+
+
+def _finite(v: Any) -> Any:
+    import math
+
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from grpotui.store.runs import effective_status, find_run
+
+    d = find_run(args.name)
+    path = d / LOG_FILE
+    if not path.exists():
+        raise UsageError(f"{path}: no log yet")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        sys.stdout.write(f.read())
+        sys.stdout.flush()
+        if not args.follow:
+            return 0
+        try:
+            while True:
+                chunk = f.read()
+                if chunk:
+                    sys.stdout.write(chunk)
+                    sys.stdout.flush()
+                    continue
+                with RunStore.open(d / STORE_FILE) as store:
+                    if effective_status(store.run_info()) not in ACTIVE_STATUSES:
+                        sys.stdout.write(f.read())
+                        return 0
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from grpotui import export
+
+    with _open(args.name) as store:
+        if args.output in (None, "-"):
+            export.write(export.rows(store, args.what), args.format, sys.stdout)
+            return 0
+        out = Path(args.output)
+        tmp = out.with_name(f".{out.name}.tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                n = export.write(export.rows(store, args.what), args.format, f)
+            tmp.replace(out)
+        except OSError as e:
+            raise UsageError(f"{args.output}: cannot write ({e.strerror or e})") from None
+    print(f"wrote {n} {args.what} rows to {out}", file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------- control
+def cmd_control(args: argparse.Namespace) -> int:
+    from grpotui.store.runs import effective_status, process_alive
+
+    command = args.command
+    with _open(args.name, readonly=False) as store:
+        info = store.run_info()
+        status = effective_status(info)
+        if status not in ACTIVE_STATUSES:
+            raise UsageError(f"run {args.name!r} is {status}: there is nothing to {command}")
+        if command == "resume" and status not in ("paused", "pausing"):
+            raise UsageError(f"run {args.name!r} is {status}, not paused")
+        store.issue_command(command)
+        if command != "kill":
+            when = {"pause": "pauses at the next step boundary", "resume": "resumes",
+                    "stop": "saves a checkpoint at the next step boundary, then stops"}[command]
+            print(f"{args.name}: {command} sent; the run {when}")
+            return 0
+        # kill: the runner's control thread ends it within a second; if it does not, end the process.
+        deadline = time.time() + args.grace
+        while time.time() < deadline:
+            if store.run_info()["status"] == "killed" or not process_alive(info["pid"], info["pid_create_time"]):
+                break
+            time.sleep(0.2)
+        info = store.run_info()
+        if info["status"] != "killed":
+            if process_alive(info["pid"], info["pid_create_time"]):
+                os.killpg(os.getpgid(info["pid"]), signal.SIGKILL)
+            store.set_status("killed", "killed by user (SIGKILL)", exit_code=EXIT_KILLED)
+    print(f"{args.name}: killed")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grpotui", description="Run, watch and control GRPO training.")
+    p.add_argument("--version", action="version", version=f"grpotui {_version()}")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    def run_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--name", help="run name (default: derived from the config and the time)")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, TOML value syntax (repeatable): training.learning_rate=1e-5")
+        sp.add_argument("--headless", action="store_true",
+                        help="follow the run in plain text and exit with its exit code")
+
+    sp = sub.add_parser("run", help="start a GRPO run from a TOML config, detached")
+    sp.add_argument("config", help="the run's TOML config")
+    run_opts(sp)
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("demo", help="a real GRPO run of a tiny built-in model on arithmetic, on the CPU")
+    sp.add_argument("--steps", type=int, default=800, help="training steps (default 800)")
+    run_opts(sp)
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("ls", help="list every run")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_ls)
+
+    sp = sub.add_parser("status", help="one run's status, step, metrics and alerts")
+    sp.add_argument("name")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_status)
+
+    for command, text in (("pause", "pause at the next step boundary"), ("resume", "resume a paused run"),
+                          ("stop", "save a checkpoint and stop"), ("kill", "end the run now")):
+        sp = sub.add_parser(command, help=text)
+        sp.add_argument("name")
+        if command == "kill":
+            sp.add_argument("--grace", type=float, default=10.0,
+                            help="seconds to wait for the runner before SIGKILL (default 10)")
+        sp.set_defaults(func=cmd_control, command=command)
+
+    sp = sub.add_parser("logs", help="the runner's output")
+    sp.add_argument("name")
+    sp.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
+    sp.set_defaults(func=cmd_logs)
+
+    from grpotui.export import FORMATS, WHATS
+
+    sp = sub.add_parser("export", help="export metrics, groups, system samples, alerts or events")
+    sp.add_argument("name")
+    sp.add_argument("--what", choices=WHATS, default="metrics")
+    sp.add_argument("--format", choices=FORMATS, default="jsonl")
+    sp.add_argument("-o", "--output", help="file to write (default: standard output)")
+    sp.set_defaults(func=cmd_export)
+    return p
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("grpotui")
+    except Exception:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["ls"])
+    from grpotui.config import ConfigError
+    from grpotui.store.runs import RunNotFound
+
+    try:
+        return int(args.func(args) or 0)
+    except (UsageError, ConfigError, RunNotFound, BadRunName, StoreError) as e:
+        _err(str(e))
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

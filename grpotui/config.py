@@ -1,0 +1,430 @@
+"""Run configuration: TOML plus ``--set`` overrides, every key checked before anything starts.
+
+Light on purpose (standard library only): ``[training]`` is checked against the fields of the
+installed TRL's ``GRPOConfig``, read once in a subprocess and cached (see ``runner/schema.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import difflib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from grpotui.store.paths import BadRunName, cache_dir, check_run_name
+
+BUILTIN_REWARDS = ("correctness", "format")
+BACKENDS = ("auto", "transformers", "unsloth")
+DATA_FILE_SUFFIXES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+# GRPOConfig fields that grpotui sets itself.
+OWNED_TRAINING_KEYS = {
+    "output_dir": "checkpoints go to the run directory",
+    "logging_dir": "logs go to the run directory",
+    "log_completions": "grpotui records every completion itself (TRL's would print tables to the log)",
+}
+
+
+class ConfigError(ValueError):
+    """One or more problems with a config; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# A spec of the sections grpotui owns: key -> (kinds, default, choices / range, help).
+_S = dict[str, tuple[tuple[str, ...], Any, Any, str]]
+RUN_SPEC: _S = {
+    "name": (("str",), None, None, "run name (default: config file name + time)"),
+    "note": (("str",), "", None, "why this run was started"),
+}
+MODEL_SPEC: _S = {
+    "name_or_path": (("str",), None, None, "hub id or local directory of the model"),
+    "backend": (("str",), "auto", BACKENDS, "auto: unsloth when CUDA and unsloth are there"),
+    "load_in_4bit": (("bool",), True, None, "4-bit weights (unsloth, or bitsandbytes on CUDA)"),
+    "max_seq_length": (("int",), 2048, (16, None), "unsloth's max_seq_length"),
+    "dtype": (("str",), "auto", ("auto", "bfloat16", "float16", "float32"), "weights dtype"),
+    "trust_remote_code": (("bool",), False, None, "passed to from_pretrained"),
+    "gpu_memory_utilization": (("float",), 0.6, (0.05, 1.0), "unsloth fast_inference share"),
+    "fast_inference": (("bool",), False, None, "unsloth's vLLM generation"),
+}
+LORA_SPEC: _S = {
+    "enabled": (("bool",), None, None, "default: on with unsloth, off with transformers"),
+    "r": (("int",), 16, (1, 4096), "LoRA rank"),
+    "alpha": (("int", "float"), 32, (0, None), "LoRA alpha"),
+    "dropout": (("float", "int"), 0.0, (0.0, 1.0), "LoRA dropout"),
+    "target_modules": (
+        ("list", "str"),
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        None,
+        "module names, or 'all-linear'",
+    ),
+}
+DATA_SPEC: _S = {
+    "source": (("str",), None, None, "hub dataset id, or a local .jsonl/.json/.parquet/.csv file"),
+    "subset": (("str",), None, None, "hub dataset config name (e.g. 'main' for openai/gsm8k)"),
+    "split": (("str",), "train", None, "dataset split"),
+    "prompt_field": (("str",), "prompt", None, "column holding the question"),
+    "answer_field": (("str",), "answer", None, "column holding the gold answer"),
+    "system_prompt": (("str",), None, None, "system message (chat models)"),
+    "prompt_template": (("str",), "{prompt}", None, "format string over the row's columns"),
+    "chat_template": (("str", "bool"), "auto", ("auto", True, False), "wrap prompts as chat messages"),
+    "max_samples": (("int",), None, (1, None), "use only the first N rows"),
+    "shuffle": (("bool",), True, None, "shuffle rows (seeded by training.seed)"),
+}
+TOP_SPEC: _S = {
+    "rewards": (("list",), ["correctness"], None, "reward functions"),
+}
+SECTIONS = ("run", "model", "data", "training", "rewards")
+
+
+# ----------------------------------------------------------------------------- loading
+def parse_set(item: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with a TOML value; a bare word or path is taken as a string."""
+    if "=" not in item:
+        raise ConfigError([f"--set {item}: expected KEY=VALUE (e.g. training.learning_rate=1e-5)"])
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
+        raise ConfigError([f"--set {item}: {key!r} is not a dotted key"])
+    try:
+        return key, tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError as e:
+        if re.fullmatch(r"[A-Za-z_./~][A-Za-z0-9_./:~+@-]*", raw) and raw not in ("true", "false"):
+            return key, raw
+        raise ConfigError([f"--set {item}: the value is not TOML ({e}); quote strings: {key}='...'"]) from e
+
+
+def apply_overrides(cfg: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    cfg = copy.deepcopy(cfg)
+    for item in overrides:
+        key, value = parse_set(item)
+        parts = key.split(".")
+        node = cfg
+        for p in parts[:-1]:
+            nxt = node.setdefault(p, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError([f"--set {item}: {p!r} is not a section"])
+            node = nxt
+        node[parts[-1]] = value
+    return cfg
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such config file"]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"{path}: cannot read ({e})"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: TOML syntax error: {e}"]) from None
+
+
+# ----------------------------------------------------------------------------- the TRL schema
+def _dist_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def training_schema() -> dict[str, Any] | None:
+    """GRPOConfig's fields for the installed trl/transformers (cached); None without trl."""
+    trl_v, tf_v = _dist_version("trl"), _dist_version("transformers")
+    if not trl_v or not tf_v:
+        return None
+    path = cache_dir() / f"grpo-config-schema-trl{trl_v}-tf{tf_v}.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        proc = subprocess.run(
+            [sys.executable, "-m", "grpotui.runner.schema", str(path)],
+            capture_output=True, text=True, timeout=300,
+        )
+        if proc.returncode != 0 or not path.exists():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ConfigError([f"cannot read TRL's GRPOConfig fields: {tail[0]}"])
+    return json.loads(path.read_text())["fields"]
+
+
+# ----------------------------------------------------------------------------- checking
+def _kind_of(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    if isinstance(v, list):
+        return "list"
+    if isinstance(v, dict):
+        return "dict"
+    return type(v).__name__
+
+
+def _closest(key: str, valid: list[str]) -> str:
+    m = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+def _check_section(
+    name: str, section: Any, spec: _S, problems: list[str], *, extra_ok: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not isinstance(section, dict):
+        problems.append(f"[{name}]: must be a table, got {_kind_of(section)}")
+        return out
+    for key, value in section.items():
+        if key in extra_ok:
+            continue
+        if key not in spec:
+            problems.append(f"{name}.{key}: unknown key{_closest(key, list(spec))}")
+            continue
+        kinds, _default, limits, _help = spec[key]
+        kind = _kind_of(value)
+        if kind not in kinds and not (kind == "int" and "float" in kinds):
+            problems.append(f"{name}.{key}: expected {' or '.join(kinds)}, got {kind} {value!r}")
+            continue
+        if isinstance(limits, tuple) and len(limits) == 2 and all(x is None or isinstance(x, (int, float))
+                                                                    for x in limits) and kind in ("int", "float"):
+            lo, hi = limits
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+                problems.append(f"{name}.{key}: {value!r} out of range (must be {rng})")
+                continue
+        elif isinstance(limits, tuple) and value not in limits:
+            problems.append(f"{name}.{key}: {value!r} is not one of {', '.join(map(repr, limits))}")
+            continue
+        out[key] = value
+    for key, (_k, default, _l, _h) in spec.items():
+        out.setdefault(key, copy.deepcopy(default))
+    return out
+
+
+def _check_training(section: Any, problems: list[str]) -> dict[str, Any]:
+    if not isinstance(section, dict):
+        problems.append(f"[training]: must be a table, got {_kind_of(section)}")
+        return {}
+    schema = training_schema()
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        if key in OWNED_TRAINING_KEYS:
+            problems.append(f"training.{key}: set by grpotui ({OWNED_TRAINING_KEYS[key]})")
+            continue
+        if schema is None:
+            out[key] = value
+            continue
+        if key not in schema:
+            problems.append(f"training.{key}: not a GRPOConfig field{_closest(key, list(schema))}")
+            continue
+        kinds, choices = set(schema[key]["kinds"]), schema[key]["choices"]
+        kind = _kind_of(value)
+        ok = "any" in kinds or kind in kinds or (kind == "int" and "float" in kinds)
+        if not ok:
+            problems.append(f"training.{key}: expected {' or '.join(sorted(kinds))}, got {kind} {value!r}")
+            continue
+        if choices and value not in choices and not isinstance(value, (list, dict)):
+            problems.append(f"training.{key}: {value!r} is not one of {', '.join(map(repr, choices))}")
+            continue
+        if kind in ("int", "float") and value < 0 and key in _NON_NEGATIVE:
+            problems.append(f"training.{key}: {value!r} out of range (must be >= 0)")
+            continue
+        if kind in ("int", "float") and value <= 0 and key in _POSITIVE:
+            problems.append(f"training.{key}: {value!r} out of range (must be > 0)")
+            continue
+        out[key] = value
+    _check_batches(out, schema, problems)
+    return out
+
+
+_POSITIVE = {
+    "learning_rate", "per_device_train_batch_size", "num_generations", "gradient_accumulation_steps",
+    "max_completion_length", "logging_steps", "temperature", "num_iterations",
+}
+_NON_NEGATIVE = {"beta", "weight_decay", "warmup_ratio", "warmup_steps", "max_grad_norm", "epsilon"}
+
+
+def _check_batches(t: dict[str, Any], schema: dict[str, Any] | None, problems: list[str]) -> None:
+    def get(k: str) -> Any:
+        return t.get(k, (schema or {}).get(k, {}).get("default"))
+
+    g = get("num_generations")
+    bs = get("per_device_train_batch_size")
+    spg = get("steps_per_generation") or get("gradient_accumulation_steps") or 1
+    if isinstance(g, int) and isinstance(bs, int) and isinstance(spg, int) and g > 0:
+        if g < 2:
+            problems.append("training.num_generations: GRPO needs groups of at least 2 completions")
+        elif (bs * spg) % g:
+            problems.append(
+                f"training.per_device_train_batch_size: {bs} x steps_per_generation {spg} completions a "
+                f"generation must divide by num_generations {g} (e.g. per_device_train_batch_size = {g})"
+            )
+
+
+def _module_file(module: str) -> Path | None:
+    """The source file of ``module`` found without importing it (or any parent package)."""
+    parts = module.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if len(parts) == 1:
+        return Path(spec.origin) if spec.origin and spec.origin not in ("built-in", "frozen") else None
+    for base in spec.submodule_search_locations or []:
+        p = Path(base).joinpath(*parts[1:])
+        for cand in (p.with_suffix(".py"), p / "__init__.py"):
+            if cand.exists():
+                return cand
+    return None
+
+
+def _defines(path: Path, name: str) -> bool | None:
+    """Whether a Python file defines ``name`` at top level (None when it cannot be parsed)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return True
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((a.asname or a.name.split(".")[0]) == name for a in node.names):
+                return True
+    return False
+
+
+def _check_rewards(value: Any, base: Path, problems: list[str]) -> list[str]:
+    if not isinstance(value, list) or not value:
+        problems.append(f"rewards: expected a non-empty list of reward names, got {value!r}")
+        return []
+    out: list[str] = []
+    for spec in value:
+        if not isinstance(spec, str):
+            problems.append(f"rewards: {spec!r} is not a string")
+            continue
+        if spec in BUILTIN_REWARDS:
+            out.append(spec)
+            continue
+        if ":" not in spec:
+            problems.append(
+                f"rewards: unknown reward {spec!r}{_closest(spec, list(BUILTIN_REWARDS))}; built-in: "
+                f"{', '.join(BUILTIN_REWARDS)}, or 'file.py:function', or 'package.module:function'"
+            )
+            continue
+        target, func = spec.rsplit(":", 1)
+        if not func.isidentifier():
+            problems.append(f"rewards: {spec!r}: {func!r} is not a function name")
+            continue
+        if target.endswith(".py"):
+            path = Path(target).expanduser()
+            path = path if path.is_absolute() else (base / path)
+            path = path.resolve()
+            if not path.is_file():
+                problems.append(f"rewards: {spec!r}: no such file {path}")
+                continue
+            defined = _defines(path, func)
+            if defined is False:
+                problems.append(f"rewards: {spec!r}: {path.name} defines no {func!r}")
+                continue
+            if defined is None:
+                problems.append(f"rewards: {spec!r}: {path} is not valid Python")
+                continue
+            out.append(f"{path}:{func}")
+        else:
+            path = _module_file(target)
+            if path is None:
+                problems.append(f"rewards: {spec!r}: no module {target!r} can be found")
+                continue
+            if path.suffix == ".py" and _defines(path, func) is False:
+                problems.append(f"rewards: {spec!r}: module {target!r} defines no {func!r}")
+                continue
+            out.append(spec)
+    return out
+
+
+def _looks_local(s: str) -> bool:
+    return s.startswith(("/", "./", "../", "~")) or Path(s).expanduser().exists()
+
+
+def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
+    """Check every key, report every problem at once, and return the config with defaults filled in."""
+    problems: list[str] = []
+    for key in raw:
+        if key not in SECTIONS:
+            problems.append(f"{key}: unknown key{_closest(key, list(SECTIONS))}")
+    cfg: dict[str, Any] = {}
+    cfg["run"] = _check_section("run", raw.get("run", {}), RUN_SPEC, problems)
+    model_raw = raw.get("model", {})
+    cfg["model"] = _check_section("model", model_raw, MODEL_SPEC, problems, extra_ok=("lora",))
+    lora_raw = model_raw.get("lora", {}) if isinstance(model_raw, dict) else {}
+    cfg["model"]["lora"] = _check_section("model.lora", lora_raw, LORA_SPEC, problems)
+    cfg["data"] = _check_section("data", raw.get("data", {}), DATA_SPEC, problems)
+    cfg["rewards"] = _check_rewards(raw.get("rewards", TOP_SPEC["rewards"][1]), base, problems)
+    cfg["training"] = _check_training(raw.get("training", {}), problems)
+
+    if cfg["run"].get("name"):
+        try:
+            check_run_name(cfg["run"]["name"])
+        except BadRunName as e:
+            problems.append(f"run.name: {e}")
+    name = cfg["model"].get("name_or_path")
+    if not name:
+        problems.append("model.name_or_path: missing (a hub id or a local model directory)")
+    elif _looks_local(name):
+        p = Path(name).expanduser()
+        p = p if p.is_absolute() else (base / p)
+        if not p.is_dir():
+            problems.append(f"model.name_or_path: no model directory at {p}")
+        else:
+            cfg["model"]["name_or_path"] = str(p.resolve())
+    src = cfg["data"].get("source")
+    if not src:
+        problems.append("data.source: missing (a hub dataset id or a local .jsonl/.parquet/.csv file)")
+    elif Path(src).suffix.lower() in DATA_FILE_SUFFIXES or _looks_local(src):
+        p = Path(src).expanduser()
+        p = p if p.is_absolute() else (base / p)
+        if not p.exists():
+            problems.append(f"data.source: no such file {p}")
+        else:
+            cfg["data"]["source"] = str(p.resolve())
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def load(path: Path | None, overrides: list[str] = (), *, base_config: dict | None = None) -> dict[str, Any]:
+    """Read a TOML config (or start from ``base_config``), apply ``--set`` overrides and validate."""
+    raw = load_toml(path) if path is not None else copy.deepcopy(base_config or {})
+    raw = apply_overrides(raw, list(overrides))
+    base = path.parent.resolve() if path is not None else Path(os.getcwd())
+    return validate(raw, base=base)
+
+
+def max_steps_of(cfg: dict[str, Any]) -> int | None:
+    ms = cfg.get("training", {}).get("max_steps")
+    return ms if isinstance(ms, int) and ms > 0 else None

@@ -1,0 +1,42 @@
+"""The embedded demo as an ordinary run config: a tiny local model, a generated dataset, real GRPO."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from grpotui.runner.demo import DATASET_FILENAME, DEMO_TRAINING, MARKER_NAME, MODEL_DIRNAME
+from grpotui.store.paths import cache_dir, make_private_dir
+
+
+def ensure_demo_assets() -> tuple[str, str]:
+    """Build the demo model and dataset once (in a subprocess: building needs torch), then reuse them."""
+    cache = make_private_dir(cache_dir())
+    model_dir, data_file = cache / MODEL_DIRNAME, cache / DATASET_FILENAME
+    if not (model_dir / MARKER_NAME).exists() or not data_file.exists():
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys; from grpotui.runner.demo import demo_assets; "
+             "demo_assets(sys.argv[1])", str(cache)],
+            capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"could not build the demo model in {cache}: {tail}")
+    return str(model_dir), str(data_file)
+
+
+def demo_config(steps: int = 800) -> dict[str, Any]:
+    model_dir, data_file = ensure_demo_assets()
+    return {
+        "run": {"note": "embedded demo: a tiny Qwen2 learns single-digit sums with GRPO"},
+        "model": {"name_or_path": model_dir, "backend": "transformers", "load_in_4bit": False},
+        "data": {
+            "source": data_file,
+            "prompt_field": "prompt",
+            "answer_field": "answer",
+            "chat_template": False,
+        },
+        "rewards": ["correctness"],
+        "training": {**DEMO_TRAINING, "max_steps": steps},
+    }

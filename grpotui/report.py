@@ -1,0 +1,85 @@
+"""Plain-text views of runs for the CLI and the runner's log (light: no textual, no torch)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def _f(m: dict[str, Any], key: str, fmt: str = ".3f") -> str:
+    v = m.get(key)
+    return format(v, fmt) if isinstance(v, (int, float)) and not isinstance(v, bool) else "-"
+
+
+def progress_line(step: int, max_steps: int | None, m: dict[str, Any]) -> str:
+    """One line per logged step: what the runner's log and ``--headless`` show."""
+    total = f"/{max_steps}" if max_steps and max_steps > 0 else ""
+    return (
+        f"step {step}{total}  reward {_f(m, 'reward')}  reward_std {_f(m, 'reward_std')}"
+        f"  kl {_f(m, 'kl', '.4f')}  loss {_f(m, 'loss', '.4f')}  entropy {_f(m, 'entropy')}"
+        f"  len {_f(m, 'completions/mean_length', '.1f')}"
+    )
+
+
+def age(t: float | None, now: float | None = None) -> str:
+    if not t:
+        return "-"
+    s = max(0, int((now or time.time()) - t))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600}h"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    return f"{s // 3600}:{(s % 3600) // 60:02d}:{s % 60:02d}"
+
+
+def ls_table(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "no runs yet: try `grpotui demo`"
+    rows = [("NAME", "STATUS", "STEP", "REWARD", "ALERTS", "AGE")]
+    for r in runs:
+        step = f"{r.get('step') or 0}/{r['max_steps']}" if r.get("max_steps") else str(r.get("step") or 0)
+        reward = r.get("reward")
+        rows.append(
+            (
+                r["name"],
+                r["status"],
+                step,
+                f"{reward:.3f}" if isinstance(reward, (int, float)) else "-",
+                str(len(r.get("alerts") or [])),
+                age(r.get("created_at")),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def status_text(s: dict[str, Any]) -> str:
+    lines = [
+        f"{s['name']}: {s['status']}" + (f" ({s['reason']})" if s.get("reason") else ""),
+        f"  step      {s.get('step')}" + (f"/{s['max_steps']}" if s.get("max_steps") else ""),
+        f"  backend   {s.get('backend') or '-'}   model {s.get('model') or '-'}",
+        f"  pid       {s.get('pid') or '-'} on {s.get('host') or '-'}",
+        f"  started   {_when(s.get('started_at'))}   ended {_when(s.get('ended_at'))}"
+        f"   exit code {s.get('exit_code') if s.get('exit_code') is not None else '-'}",
+    ]
+    m = s.get("metrics") or {}
+    if m:
+        lines.append(f"  latest    {progress_line(s.get('metrics_step') or 0, None, m)}")
+    alerts = s.get("alerts") or []
+    lines.append(f"  alerts    {len(alerts)}")
+    for a in alerts[-5:]:
+        lines.append(f"    step {a['step']}  {a['severity']}  {a['rule']}: {a['message']}")
+    return "\n".join(lines)
+
+
+def _when(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"

@@ -1,0 +1,1 @@
+"""Training runner: the process that runs GRPO and reports to the store."""

@@ -1,0 +1,130 @@
+"""The runner's control loop: a thread that takes commands from the store, samples the system and beats.
+
+Training itself only looks at flags here at step boundaries, so it pays nothing for control.
+``kill`` acts from this thread at once, even in the middle of a step.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from grpotui.store.db import EXIT_KILLED, RunStore
+
+
+class Controller:
+    """Owns pause/stop/kill state for one runner process."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        *,
+        sampler: Callable[[], dict] | None = None,
+        poll_interval: float = 0.5,
+        sample_interval: float = 1.0,
+        owner_uid: int | None = None,
+    ) -> None:
+        self.store = store
+        self.sampler = sampler
+        self.poll_interval = poll_interval
+        self.sample_interval = sample_interval
+        self.owner_uid = os.getuid() if owner_uid is None else owner_uid
+        self.step = 0
+        self.pause_requested = threading.Event()
+        self.resume_event = threading.Event()
+        self.stop_requested = threading.Event()
+        self.stop_reason = "stopped by user"
+        self.stop_exit_code = 4
+        self._pending_stop: str | None = None
+        self._quit = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="grpotui-control", daemon=True)
+        self.error: BaseException | None = None
+
+    # ------------------------------------------------------------ thread
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._quit.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        next_sample = 0.0
+        while not self._quit.is_set():
+            try:
+                if self._pending_stop:
+                    reason, self._pending_stop = self._pending_stop, None
+                    self.request_stop(reason)
+                self.poll_commands()
+                now = time.monotonic()
+                if now >= next_sample:
+                    next_sample = now + self.sample_interval
+                    sample = self.sampler() if self.sampler else {}
+                    self.store.record_system(sample, step=self.step)
+            except Exception as e:  # keep beating; the main thread sees store errors itself
+                self.error = e
+                print(f"grpotui: control loop: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            self._quit.wait(self.poll_interval)
+
+    def poll_commands(self) -> None:
+        for cid, command, uid in self.store.take_commands(self.step):
+            if uid is not None and uid != self.owner_uid:
+                self.store.set_command_result(cid, f"refused: uid {uid} does not own this run")
+                continue
+            self.store.set_command_result(cid, "accepted")
+            self.handle(command)
+
+    def handle(self, command: str) -> None:
+        if command == "pause":
+            self.resume_event.clear()
+            self.pause_requested.set()
+            self.store.set_status("pausing", "pause requested", step=self.step)
+        elif command == "resume":
+            if self.pause_requested.is_set():
+                self.pause_requested.clear()
+                self.resume_event.set()
+                self.store.set_status("running", "resumed", step=self.step)
+        elif command == "stop":
+            self.request_stop("stopped by user")
+        elif command == "kill":
+            self.kill("killed by user")
+
+    def request_stop(self, reason: str, exit_code: int = 4) -> None:
+        if self.stop_requested.is_set():
+            return
+        self.stop_reason, self.stop_exit_code = reason, exit_code
+        self.stop_requested.set()
+        self.resume_event.set()  # a paused run stops from where it is
+        self.store.set_status("stopping", reason, step=self.step)
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_requested.is_set() or self._pending_stop is not None
+
+    def request_stop_soon(self, reason: str) -> None:
+        """Safe from a signal handler: flags the stop now, records it from the control thread."""
+        self._pending_stop = reason
+
+    def kill(self, reason: str) -> None:
+        """End the process now; what was committed stays."""
+        try:
+            self.store.set_status("killed", reason, step=self.step, exit_code=EXIT_KILLED)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_KILLED)
+
+    # ------------------------------------------------------------ step boundary (main thread)
+    def wait_while_paused(self, step: int) -> None:
+        """Block at a step boundary until resumed, stopped or killed."""
+        if not self.pause_requested.is_set() or self.stop_requested.is_set():
+            return
+        self.store.set_status("paused", f"paused at step {step}", step=step)
+        print(f"grpotui: paused at step {step}", flush=True)
+        while not self.resume_event.wait(0.2):
+            pass
+        if not self.stop_requested.is_set():
+            print(f"grpotui: resumed at step {step}", flush=True)

@@ -1,0 +1,243 @@
+"""Assets for the embedded demo: a tiny model, a character tokenizer and a sums dataset.
+
+Everything is built locally from a config (nothing is downloaded), written atomically (build into a temp
+directory next to the destination, then ``os.replace``) and cached: a complete build carries a marker
+file written last, so a second call, or a second process racing the first, reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+DEMO_VERSION = 1
+MARKER_NAME = "grpotui-demo.json"
+MODEL_DIRNAME = f"demo-model-v{DEMO_VERSION}"
+DATASET_FILENAME = f"demo-data-v{DEMO_VERSION}.jsonl"
+
+PAD_TOKEN = "<pad>"
+EOS_TOKEN = "<eos>"
+UNK_TOKEN = "<unk>"
+SPECIAL_TOKENS = (PAD_TOKEN, EOS_TOKEN, UNK_TOKEN)
+# Every character the tokenizer knows: digits, the arithmetic signs, a space and lowercase letters.
+CHARACTERS = "0123456789+-=*/(). " + "abcdefghijklmnopqrstuvwxyz"
+
+DEMO_MODEL_CONFIG: dict[str, Any] = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 64,
+    "tie_word_embeddings": True,
+}
+
+# GRPOConfig keyword arguments for the demo (pass with output_dir and max_steps).
+# max_completion_length 2 leaves room for the answer digit and the EOS token; sums of 0..4 are at most 8.
+# A constant learning rate keeps the policy moving to the end of the run (a linear decay flattens the
+# curve over the last steps of a short run).
+DEMO_TRAINING: dict[str, Any] = {
+    "per_device_train_batch_size": 16,
+    "num_generations": 8,
+    "learning_rate": 1e-3,
+    "lr_scheduler_type": "constant",
+    "beta": 0.02,
+    "max_completion_length": 2,
+    "temperature": 1.0,
+    "logging_steps": 1,
+    "seed": 42,
+    "save_strategy": "no",
+    "report_to": "none",
+    "bf16": False,
+    "fp16": False,
+    "use_cpu": True,
+}
+DEMO_STEPS = 800
+
+
+def _marker_ok(marker: Path, kind: str) -> bool:
+    """True when ``marker`` is a readable marker for a complete build of ``kind`` at this version."""
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("kind") == kind and data.get("version") == DEMO_VERSION
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fix_modes(path: Path) -> None:
+    """Give ``path`` (and what is in it) the usual umask-derived modes: mkdtemp/mkstemp use 0700/0600."""
+    mask = _umask()
+    if path.is_dir():
+        for child in path.rglob("*"):
+            child.chmod((0o777 if child.is_dir() else 0o666) & ~mask)
+        path.chmod(0o777 & ~mask)
+    else:
+        path.chmod(0o666 & ~mask)
+
+
+def _marker_payload(kind: str, **extra: Any) -> str:
+    return json.dumps({"kind": kind, "version": DEMO_VERSION, **extra}, indent=2) + "\n"
+
+
+def _byte_level_char(ch: str) -> str:
+    """The byte-level (GPT-2 style) symbol of a single ASCII character, e.g. ``" "`` -> ``"Ġ"``."""
+    b = ord(ch)
+    if 33 <= b <= 126:  # printable ASCII maps to itself
+        return ch
+    shifted = [n for n in range(256) if not (33 <= n <= 126 or 161 <= n <= 172 or 174 <= n <= 255)]
+    return chr(256 + shifted.index(b))
+
+
+def demo_vocab() -> dict[str, int]:
+    """Token -> id: the special tokens first, then one byte-level symbol per character of ``CHARACTERS``."""
+    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS)}
+    for ch in CHARACTERS:
+        vocab.setdefault(_byte_level_char(ch), len(vocab))
+    return vocab
+
+
+def build_demo_tokenizer() -> Any:
+    """A character-level tokenizer for the demo model: one token per character, left padding.
+
+    It is a byte-level BPE with no merges over a one-symbol-per-character vocabulary, i.e. exactly what
+    ``Qwen2Tokenizer`` builds from a vocabulary. transformers 5 forces ``Qwen2Tokenizer`` on every
+    ``model_type: qwen2`` checkpoint loaded with ``AutoTokenizer`` (whatever ``tokenizer_class`` says) and
+    rebuilds the pipeline from the saved vocabulary, so a WordLevel tokenizer would silently turn into a
+    different one on reload; this one loads back identical. Characters outside the vocabulary are dropped.
+    """
+    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+
+    return Qwen2Tokenizer(
+        vocab=demo_vocab(),
+        merges=[],
+        unk_token=UNK_TOKEN,
+        eos_token=EOS_TOKEN,
+        bos_token=EOS_TOKEN,
+        pad_token=PAD_TOKEN,
+        padding_side="left",
+        model_max_length=DEMO_MODEL_CONFIG["max_position_embeddings"],
+    )
+
+
+def _write_model(out: Path) -> None:
+    """Build the tiny Qwen2 model and its tokenizer and save both into ``out``."""
+    import torch
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = build_demo_tokenizer()
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **DEMO_MODEL_CONFIG,
+    )
+    # Seed the init without disturbing the caller's global RNG state.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = Qwen2ForCausalLM(config).to(torch.float32)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / MARKER_NAME).write_text(
+        _marker_payload("model", vocab_size=len(tokenizer), **DEMO_MODEL_CONFIG), encoding="utf-8"
+    )
+
+
+def build_demo_model(dest: Path) -> Path:
+    """Build the demo model + tokenizer into directory ``dest`` (reused if already complete)."""
+    dest = Path(dest)
+    if _marker_ok(dest / MARKER_NAME, "model"):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        _write_model(tmp)
+        _fix_modes(tmp)
+        if _marker_ok(dest / MARKER_NAME, "model"):  # another process finished first
+            return dest
+        if dest.exists():  # an incomplete leftover: move it aside, then drop it
+            stale = Path(tempfile.mkdtemp(prefix=f".{dest.name}.stale.", dir=dest.parent))
+            try:
+                os.replace(dest, stale / "old")
+            except OSError:
+                pass
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            os.replace(tmp, dest)
+        except OSError:
+            # A racing process put a directory there in between: fine if it is complete.
+            if not _marker_ok(dest / MARKER_NAME, "model"):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def demo_examples(n: int = 4000, seed: int = 0) -> list[dict[str, str]]:
+    """``n`` single-digit sums ``a+b`` with a, b in 0..4, as ``{"prompt": "3+4=", "answer": "7"}``."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        a, b = rng.randint(0, 4), rng.randint(0, 4)
+        rows.append({"prompt": f"{a}+{b}=", "answer": str(a + b)})
+    return rows
+
+
+def build_demo_dataset(dest_file: Path, n: int = 4000, seed: int = 0) -> Path:
+    """Write the sums dataset as JSONL to ``dest_file`` (reused if already complete)."""
+    dest_file = Path(dest_file)
+    marker = dest_file.with_name(dest_file.name + ".done")
+    kind = f"dataset-n{n}-s{seed}"
+    if dest_file.is_file() and _marker_ok(marker, kind):
+        return dest_file
+    dest_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest_file.name}.", dir=dest_file.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in demo_examples(n, seed):
+                fh.write(json.dumps(row) + "\n")
+        _fix_modes(Path(tmp_name))
+        os.replace(tmp_name, dest_file)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{marker.name}.", dir=dest_file.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(_marker_payload(kind, n=n, seed=seed))
+    _fix_modes(Path(tmp_name))
+    os.replace(tmp_name, marker)
+    return dest_file
+
+
+def demo_assets(cache_dir: Path) -> tuple[Path, Path]:
+    """Return ``(model_dir, dataset_file)`` under ``cache_dir``, building whatever is missing."""
+    cache_dir = Path(cache_dir)
+    model_dir = build_demo_model(cache_dir / MODEL_DIRNAME)
+    dataset_file = build_demo_dataset(cache_dir / DATASET_FILENAME)
+    return model_dir, dataset_file
+
+
+def demo_reward(completions: list[Any], answer: list[str], **_: Any) -> list[float]:
+    """1.0 when a completion, stripped of whitespace and EOS, starts with the right sum."""
+    out = []
+    for completion, ans in zip(completions, answer):
+        text = completion if isinstance(completion, str) else completion[-1]["content"]
+        text = text.replace(EOS_TOKEN, "").strip()
+        out.append(1.0 if text.startswith(str(ans).strip()) else 0.0)
+    return out

@@ -1,0 +1,204 @@
+"""Recording a ``GRPOTrainer`` into the run store: metrics per step, every completion with its group.
+
+A ``TrainerCallback`` records TRL's logged metrics and acts on control at step boundaries. Callbacks are
+not handed the trainer, so :meth:`Recorder.attach` wraps the trainer instance's
+``_generate_and_score_completions``: after each generation the last ``generation batch`` rows of
+``trainer._logs`` are that generation's prompts, completions, per-function rewards and advantages, in
+generation order, so a row's group is ``index // num_generations`` (grouped by position, never by prompt).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from transformers import TrainerCallback
+
+from grpotui.rewards import completion_text, judge
+from grpotui.runner.control import Controller
+from grpotui.store.db import RunStore
+
+ANSWER_FIELDS = ("answer", "solution", "ground_truth", "gold", "target", "expected")
+
+
+def prompt_text(prompt: Any) -> str:
+    """A prompt as text: plain prompts as they are, chat prompts as their messages' contents."""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, list):
+        parts = []
+        for m in prompt:
+            if isinstance(m, dict):
+                c = m.get("content", "")
+                if isinstance(c, list):
+                    c = "".join(p.get("text", "") for p in c if isinstance(p, dict))
+                parts.append(f"[{m.get('role', '?')}] {c}" if m.get("role") == "system" else str(c))
+        return "\n".join(parts)
+    return str(prompt)
+
+
+class Recorder(TrainerCallback):
+    """Writes a GRPO run into a :class:`RunStore` and honours pause / stop at step boundaries."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        controller: Controller | None = None,
+        *,
+        answer_field: str | None = None,
+        progress: Callable[[int, int | None, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.controller = controller
+        self.answer_field = answer_field
+        self.progress = progress
+        self.trainer: Any = None
+        self._groups_in_step: dict[int, int] = {}
+        self._pause_in_log = False
+        self._warned = False
+        self.is_main = True
+
+    # ------------------------------------------------------------ attaching
+    def attach(self, trainer: Any) -> Recorder:
+        """Wrap ``trainer._generate_and_score_completions`` so each generation is recorded."""
+        if getattr(trainer, "_grpotui_recorder", None) is self:
+            return self
+        self.trainer = trainer
+        self.is_main = bool(trainer.accelerator.is_main_process)
+        original = trainer._generate_and_score_completions
+
+        def generate_and_score(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+            out = original(inputs, *args, **kwargs)
+            self._record_generation(inputs, out)
+            return out
+
+        trainer._generate_and_score_completions = generate_and_score
+        trainer._grpotui_recorder = self
+        return self
+
+    def _answers(self, inputs: list[dict[str, Any]]) -> list[Any]:
+        field = self.answer_field
+        if field is None and inputs:
+            field = next((f for f in ANSWER_FIELDS if f in inputs[0]), None)
+            self.answer_field = field
+        return [row.get(field) if field else None for row in inputs]
+
+    def _record_generation(self, inputs: list[dict[str, Any]], out: dict[str, Any]) -> None:
+        tr = self.trainer
+        if not tr.model.training:  # evaluation generations are not training groups
+            return
+        world = tr.accelerator.num_processes
+        answers = self._answers(inputs)
+        try:
+            lengths = [int(x) for x in out["completion_mask"].sum(dim=1).tolist()]
+        except Exception:
+            lengths = [None] * len(inputs)
+        if world > 1:  # every rank takes part in the gathers; only the main one writes
+            from accelerate.utils import gather_object
+
+            answers, lengths = gather_object(answers), gather_object(lengths)
+        if not self.is_main:
+            return
+        n = len(answers)
+        logs = tr._logs
+        prompts = list(logs["prompt"])[-n:]
+        completions = list(logs["completion"])[-n:]
+        advantages = list(logs["advantages"])[-n:]
+        per_func = {name: list(vals)[-n:] for name, vals in logs["rewards"].items()}
+        names = list(getattr(tr, "reward_func_names", per_func))
+        try:
+            weights = [float(w) for w in tr.reward_weights.tolist()]
+        except Exception:
+            weights = [1.0] * len(names)
+        if len(prompts) != n or len(completions) != n:
+            self._warn(f"generation of {n} rows but trainer._logs holds {len(prompts)}; not recorded")
+            return
+        g = int(tr.num_generations)
+        step = int(tr.state.global_step) + 1
+        rows = []
+        for i in range(n):
+            text = completion_text(completions[i])
+            rewards = {name: _num(per_func[name][i]) if i < len(per_func.get(name, ())) else None for name in names}
+            vals = [(rewards[nm], w) for nm, w in zip(names, weights) if rewards.get(nm) is not None]
+            total = sum(v * w for v, w in vals) if vals else None
+            expected = answers[i]
+            if expected is not None:
+                j = judge(text, expected)
+                answer, verdict, expected_s = j.answer, j.verdict, j.expected
+            else:
+                answer, verdict, expected_s = None, None, None
+            rows.append(
+                dict(
+                    prompt=prompt_text(prompts[i]), expected=expected_s, completion=text, answer=answer,
+                    verdict=verdict, reward=total, rewards=rewards,
+                    advantage=_num(advantages[i]) if i < len(advantages) else None, length=lengths[i],
+                )
+            )
+        groups = []
+        for start in range(0, n, g):
+            chunk = rows[start : start + g]
+            groups.append(
+                {"prompt": chunk[0]["prompt"], "expected": chunk[0]["expected"], "completions": chunk}
+            )
+        first = self._groups_in_step.get(step, 0)
+        self.store.record_groups(step, groups, first_group=first)
+        self._groups_in_step = {step: first + len(groups)}
+
+    def _warn(self, msg: str) -> None:
+        if not self._warned:
+            self._warned = True
+            print(f"grpotui: warning: {msg}", file=sys.stderr, flush=True)
+
+    # ------------------------------------------------------------ callback events
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if not self.is_main:
+            return
+        self.store.update_run(max_steps=int(state.max_steps) if state.max_steps else None)
+        self.store.set_status("running", f"training from step {state.global_step}", step=int(state.global_step))
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        ctl = self.controller
+        if ctl is None:
+            return
+        step = int(state.global_step)
+        ctl.step = step
+        if ctl.stop_requested.is_set():
+            control.should_save = True
+            control.should_training_stop = True
+            return
+        if ctl.pause_requested.is_set():
+            if control.should_log:
+                self._pause_in_log = True  # record this step's metrics first
+            else:
+                self._pause_here(step, control)
+
+    def _pause_here(self, step: int, control: Any) -> None:
+        ctl = self.controller
+        assert ctl is not None
+        ctl.wait_while_paused(step)
+        if ctl.stop_requested.is_set():
+            control.should_save = True
+            control.should_training_stop = True
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+        step = int(state.global_step)
+        if self.is_main and logs:
+            if "train_runtime" in logs:
+                self.store.update_run(summary={k: _num(v) for k, v in logs.items()})
+            else:
+                metrics = {k: v for k, v in logs.items() if isinstance(v, (int, float)) or v is None}
+                self.store.record_metrics(step, metrics)
+                if self.progress:
+                    self.progress(step, state.max_steps, metrics)
+        if self._pause_in_log:
+            self._pause_in_log = False
+            self._pause_here(step, control)
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v

@@ -1,0 +1,245 @@
+"""Build a GRPO training from a resolved config: model (Unsloth or transformers), data, rewards, trainer.
+
+This is the heavy side (torch, transformers, trl, datasets); only the runner process imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from grpotui.store.paths import CHECKPOINT_DIR
+
+
+class BackendError(RuntimeError):
+    """The requested backend cannot run here (exit code 2: a usage problem, not a training failure)."""
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def pick_backend(requested: str) -> str:
+    """``auto`` takes unsloth where a CUDA GPU and unsloth are both there, else plain transformers."""
+    has_unsloth = importlib.util.find_spec("unsloth") is not None
+    if requested == "transformers":
+        return "transformers"
+    if requested == "unsloth":
+        if not has_unsloth:
+            raise BackendError(
+                "model.backend = 'unsloth' but unsloth is not installed: pip install 'grpotui[unsloth]'"
+            )
+        if not cuda_available():
+            raise BackendError("model.backend = 'unsloth' needs a CUDA GPU, and none is visible")
+        return "unsloth"
+    return "unsloth" if has_unsloth and cuda_available() else "transformers"
+
+
+def check_trl() -> None:
+    """trl 1.15.0's fused LM-head kernel needs triton and a GPU: say so instead of a deep traceback."""
+    import trl
+
+    if trl.__version__ == "1.15.0" and not cuda_available():
+        raise BackendError(
+            "trl 1.15.0 cannot run GRPO without a GPU (its fused LM-head kernel needs triton): "
+            "pip install 'trl>=1.16' (or 'trl==1.14.2')"
+        )
+
+
+# ------------------------------------------------------------------------- rewards
+def load_reward(spec: str) -> Any:
+    """``correctness`` / ``format``, ``/abs/file.py:func`` or ``package.module:func``."""
+    from grpotui import rewards
+
+    if spec in rewards.BUILTIN_REWARDS:
+        return rewards.BUILTIN_REWARDS[spec]
+    target, func = spec.rsplit(":", 1)
+    if target.endswith(".py"):
+        path = Path(target)
+        mod_name = f"grpotui_user_reward_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+        mspec = importlib.util.spec_from_file_location(mod_name, path)
+        if mspec is None or mspec.loader is None:
+            raise ImportError(f"cannot import {path}")
+        module = importlib.util.module_from_spec(mspec)
+        import sys
+
+        sys.modules[mod_name] = module
+        mspec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    fn = getattr(module, func, None)
+    if not callable(fn):
+        raise AttributeError(f"reward {spec!r}: {func!r} is not a function")
+    return fn
+
+
+# ------------------------------------------------------------------------- data
+def load_dataset_from(cfg: dict[str, Any], *, tokenizer: Any, seed: int) -> Any:
+    import datasets
+
+    d = cfg["data"]
+    src = d["source"]
+    path = Path(src)
+    suffix = path.suffix.lower()
+    if path.is_file():
+        fmt = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}.get(suffix, "json")
+        ds = datasets.load_dataset(fmt, data_files=str(path), split="train")
+    elif path.is_dir():
+        try:
+            ds = datasets.load_from_disk(str(path))
+            if isinstance(ds, datasets.DatasetDict):
+                ds = ds[d["split"]]
+        except FileNotFoundError:
+            ds = datasets.load_dataset(str(path), d.get("subset"), split=d["split"])
+    else:  # a hub id (needs network access to the hub)
+        ds = datasets.load_dataset(src, d.get("subset"), split=d["split"])
+
+    pf, af = d["prompt_field"], d["answer_field"]
+    missing = [f for f in (pf, af) if f not in ds.column_names]
+    if missing:
+        raise ValueError(
+            f"data: column(s) {', '.join(missing)} not in {src} (columns: {', '.join(ds.column_names)}); "
+            "set data.prompt_field / data.answer_field"
+        )
+    if d.get("shuffle", True):
+        ds = ds.shuffle(seed=seed)
+    if d.get("max_samples"):
+        ds = ds.select(range(min(d["max_samples"], len(ds))))
+
+    chat = d.get("chat_template", "auto")
+    if chat == "auto":
+        chat = bool(getattr(tokenizer, "chat_template", None))
+    template, system = d.get("prompt_template") or "{%s}" % pf, d.get("system_prompt")
+    if template == "{prompt}" and pf != "prompt":
+        template = "{%s}" % pf
+
+    def to_prompt(row: dict[str, Any]) -> dict[str, Any]:
+        text = template.format(**row)
+        if chat:
+            msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
+            out: dict[str, Any] = {"prompt": msgs}
+        else:
+            out = {"prompt": (system + "\n\n" + text) if system else text}
+        if af != "answer":
+            out["answer"] = row[af]
+        return out
+
+    return ds.map(to_prompt)
+
+
+# ------------------------------------------------------------------------- model
+def _dtype(name: str) -> Any:
+    import torch
+
+    return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}.get(name, "auto")
+
+
+def load_model(cfg: dict[str, Any], backend: str, seed: int) -> tuple[Any, Any, Any]:
+    """Returns ``(model or path, tokenizer, peft_config or None)`` for ``GRPOTrainer``."""
+    m = cfg["model"]
+    lora = m["lora"]
+    if backend == "unsloth":
+        import unsloth  # noqa: F401  (must come before transformers/trl to patch them)
+        from unsloth import FastLanguageModel
+
+        model, tokenizer = FastLanguageModel.from_pretrained(
+            model_name=m["name_or_path"],
+            max_seq_length=m["max_seq_length"],
+            load_in_4bit=m["load_in_4bit"],
+            fast_inference=m["fast_inference"],
+            max_lora_rank=lora["r"],
+            gpu_memory_utilization=m["gpu_memory_utilization"],
+            dtype=None if m["dtype"] == "auto" else _dtype(m["dtype"]),
+            trust_remote_code=m["trust_remote_code"],
+        )
+        if lora["enabled"] is not False:
+            model = FastLanguageModel.get_peft_model(
+                model,
+                r=lora["r"],
+                lora_alpha=lora["alpha"],
+                lora_dropout=lora["dropout"],
+                target_modules=lora["target_modules"],
+                use_gradient_checkpointing="unsloth",
+                random_state=seed,
+            )
+        return model, tokenizer, None
+
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(m["name_or_path"], trust_remote_code=m["trust_remote_code"])
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    peft_config = None
+    if lora["enabled"]:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+            target_modules=lora["target_modules"], task_type="CAUSAL_LM",
+        )
+    # Passed by path: TRL loads it, and reloads the reference model from the same path when beta > 0.
+    return m["name_or_path"], tokenizer, peft_config
+
+
+def model_init_kwargs(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
+    m = cfg["model"]
+    kw: dict[str, Any] = {"trust_remote_code": m["trust_remote_code"]}
+    if m["dtype"] != "auto":
+        kw["dtype"] = m["dtype"]
+    if backend == "transformers" and m["load_in_4bit"] and cuda_available():
+        if importlib.util.find_spec("bitsandbytes") is not None:
+            from transformers import BitsAndBytesConfig
+
+            kw["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4")
+    return kw
+
+
+# ------------------------------------------------------------------------- trainer
+def build_trainer(cfg: dict[str, Any], run_dir: Path, callbacks: list[Any], *, backend: str) -> Any:
+    """A ready ``GRPOTrainer``; ``backend`` is the one :func:`pick_backend` chose."""
+    check_trl()
+    training = dict(cfg["training"])
+    seed = int(training.get("seed", 42))
+    model, tokenizer, peft_config = load_model(cfg, backend, seed)
+
+    from trl import GRPOConfig, GRPOTrainer
+
+    training.setdefault("logging_steps", 1)
+    training.setdefault("report_to", "none")
+    training.setdefault("disable_tqdm", True)
+    training.setdefault("save_strategy", "no")
+    if backend == "transformers" and isinstance(model, str):
+        mik = {**model_init_kwargs(cfg, backend), **training.get("model_init_kwargs", {})}
+        training["model_init_kwargs"] = mik
+    args = GRPOConfig(output_dir=str(run_dir / CHECKPOINT_DIR), log_completions=False, **training)
+    train_ds = load_dataset_from(cfg, tokenizer=tokenizer, seed=seed)
+    reward_funcs = [load_reward(spec) for spec in cfg["rewards"]]
+    kwargs: dict[str, Any] = {}
+    if peft_config is not None:
+        kwargs["peft_config"] = peft_config
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward_funcs,
+        args=args,
+        train_dataset=train_ds,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        **kwargs,
+    )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # the recorder prints one line per step instead of a dict
+    return trainer
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    d = run_dir / CHECKPOINT_DIR
+    if not d.is_dir():
+        return None
+    cks = [p for p in d.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(cks, key=lambda p: int(p.name.split("-")[-1])) if cks else None

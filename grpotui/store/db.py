@@ -1,0 +1,521 @@
+"""The run store: one SQLite file per run, the only module that speaks SQL.
+
+The runner owns the schema and writes; any number of readers (the dashboard, ``ls``, ``export``)
+read at the same time. WAL mode keeps readers and the writer out of each other's way, and
+readers keep their transactions short so the WAL can be checkpointed. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+ACTIVE_STATUSES = ("starting", "running", "paused", "pausing", "stopping")
+ENDED_STATUSES = ("finished", "stopped", "failed", "killed", "lost")
+STATUSES = ("starting", "running", "pausing", "paused", "stopping", *ENDED_STATUSES[:-1], "lost")
+COMMANDS = ("pause", "resume", "stop", "kill")
+
+# Exit codes, everywhere: the runner's, the CLI's and the one recorded in the store.
+EXIT_FINISHED, EXIT_FAILED, EXIT_USAGE, EXIT_HEALTH, EXIT_STOPPED, EXIT_KILLED = 0, 1, 2, 3, 4, 5
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS run (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    config TEXT NOT NULL,
+    backend TEXT,
+    model TEXT,
+    host TEXT,
+    pid INTEGER,
+    pid_create_time REAL,
+    uid INTEGER,
+    max_steps INTEGER,
+    status TEXT NOT NULL,
+    status_reason TEXT,
+    exit_code INTEGER,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    ended_at REAL,
+    heartbeat_at REAL,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    step INTEGER
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    step INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS groups (
+    step INTEGER NOT NULL,
+    grp INTEGER NOT NULL,
+    prompt TEXT NOT NULL,
+    expected TEXT,
+    PRIMARY KEY (step, grp)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS completions (
+    step INTEGER NOT NULL,
+    grp INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    completion TEXT NOT NULL,
+    answer TEXT,
+    verdict TEXT,
+    reward REAL,
+    rewards TEXT,
+    advantage REAL,
+    length INTEGER,
+    PRIMARY KEY (step, grp, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS system (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    step INTEGER,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    step INTEGER,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    action TEXT,
+    vals TEXT
+);
+CREATE TABLE IF NOT EXISTS commands (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    command TEXT NOT NULL,
+    uid INTEGER,
+    taken_at REAL,
+    taken_step INTEGER,
+    result TEXT
+);
+"""
+
+
+class StoreError(Exception):
+    """The store cannot be opened or read: the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sampled completion, as recorded."""
+
+    idx: int
+    completion: str
+    answer: str | None
+    verdict: str | None
+    reward: float | None
+    rewards: dict[str, float | None]
+    advantage: float | None
+    length: int | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """The completions of one prompt at one step."""
+
+    step: int
+    grp: int
+    prompt: str
+    expected: str | None
+    completions: tuple[Completion, ...] = field(default_factory=tuple)
+
+    @property
+    def rewards(self) -> list[float]:
+        return [c.reward for c in self.completions if c.reward is not None and math.isfinite(c.reward)]
+
+    @property
+    def spread(self) -> float:
+        r = self.rewards
+        return (max(r) - min(r)) if r else 0.0
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), default=str)
+
+
+def _float(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+class RunStore:
+    """A connection to one run's SQLite file.
+
+    ``RunStore.create`` makes a new store (the launcher); ``RunStore.open`` opens an existing
+    one, read-only by default (readers), or for writing (the runner, control commands).
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._conn = conn
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        name: str,
+        kind: str,
+        config: dict[str, Any],
+        max_steps: int | None = None,
+        model: str | None = None,
+        backend: str | None = None,
+    ) -> RunStore:
+        """Create the store file (0600) with its schema and the run row, status ``starting``."""
+        if path.exists():
+            raise StoreError(f"{path}: a store already exists there")
+        old = os.umask(0o077)
+        try:
+            store = cls._connect(path, readonly=False)
+        finally:
+            os.umask(old)
+        store._conn.executescript(_SCHEMA)
+        now = time.time()
+        with store._tx() as c:
+            c.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            c.execute(
+                "INSERT INTO run (id, name, kind, config, backend, model, max_steps, status, created_at, uid)"
+                " VALUES (1, ?, ?, ?, ?, ?, ?, 'starting', ?, ?)",
+                (name, kind, _dumps(config), backend, model, max_steps, now, os.getuid()),
+            )
+            c.execute("INSERT INTO events (t, status, reason) VALUES (?, 'starting', 'created')", (now,))
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(path) + suffix)
+            if p.exists():
+                os.chmod(p, 0o600)
+        return store
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = True) -> RunStore:
+        if not path.exists():
+            raise StoreError(f"{path}: no run store there")
+        store = cls._connect(path, readonly=readonly)
+        store._check_schema()
+        return store
+
+    @classmethod
+    def _connect(cls, path: Path, *, readonly: bool) -> RunStore:
+        try:
+            if readonly:
+                conn = sqlite3.connect(
+                    f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False,
+                    isolation_level=None,
+                )
+            else:
+                conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path}: cannot open the run store ({e})") from e
+        return cls(path, conn, readonly=readonly)
+
+    def _check_schema(self) -> None:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: not a grpotui run store, or damaged ({e})") from e
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer grpotui (store schema {version}; this grpotui reads "
+                f"up to {SCHEMA_VERSION}): upgrade grpotui to read it"
+            )
+        if version < 1:
+            raise StoreError(f"{self.path}: unknown store schema {version}")
+        self.schema_version = version
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        """One short transaction; writes are batched into one of these."""
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
+                yield c
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            else:
+                c.execute("COMMIT")
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: cannot read ({e})") from e
+
+    # ---------------------------------------------------------------- runner side
+    def set_process(self, *, pid: int, create_time: float | None, host: str) -> None:
+        with self._tx() as c:
+            c.execute(
+                "UPDATE run SET pid=?, pid_create_time=?, host=?, uid=? WHERE id=1",
+                (pid, create_time, host, os.getuid()),
+            )
+
+    def update_run(self, **fields: Any) -> None:
+        """Set columns of the run row (``backend``, ``model``, ``max_steps``, ``summary``...)."""
+        allowed = {"backend", "model", "max_steps", "summary", "config", "started_at"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"not run fields: {sorted(bad)}")
+        vals = [_dumps(v) if k in ("summary", "config") else v for k, v in fields.items()]
+        sets = ", ".join(f"{k}=?" for k in fields)
+        with self._tx() as c:
+            c.execute(f"UPDATE run SET {sets} WHERE id=1", vals)
+
+    def set_status(
+        self, status: str, reason: str | None = None, *, step: int | None = None, exit_code: int | None = None
+    ) -> None:
+        """Record a status change (and, for an ended status, the end time and exit code)."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        now = time.time()
+        with self._tx() as c:
+            c.execute("INSERT INTO events (t, status, reason, step) VALUES (?, ?, ?, ?)", (now, status, reason, step))
+            if status in ENDED_STATUSES:
+                c.execute(
+                    "UPDATE run SET status=?, status_reason=?, exit_code=?, ended_at=? WHERE id=1",
+                    (status, reason, exit_code, now),
+                )
+            elif status == "running":
+                c.execute(
+                    "UPDATE run SET status=?, status_reason=?, started_at=COALESCE(started_at, ?) WHERE id=1",
+                    (status, reason, now),
+                )
+            else:
+                c.execute("UPDATE run SET status=?, status_reason=? WHERE id=1", (status, reason))
+
+    def heartbeat(self, t: float | None = None) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE run SET heartbeat_at=? WHERE id=1", (t or time.time(),))
+
+    def record_metrics(self, step: int, metrics: dict[str, Any]) -> None:
+        """Metrics of one logged step under TRL's names (merged into what that step already has)."""
+        clean = {k: v if isinstance(v, str) else _float(v) for k, v in metrics.items()}
+        with self._tx() as c:
+            row = c.execute("SELECT data FROM metrics WHERE step=?", (step,)).fetchone()
+            if row:  # e.g. eval metrics logged at a step that already has training metrics
+                clean = {**json.loads(row[0]), **clean}
+            c.execute(
+                "INSERT OR REPLACE INTO metrics (step, t, data) VALUES (?, ?, ?)",
+                (step, time.time(), json.dumps(clean, separators=(",", ":"))),
+            )
+
+    def record_groups(self, step: int, groups: Iterable[dict[str, Any]], *, first_group: int = 0) -> int:
+        """Record one generation's groups in one transaction; returns the number of groups.
+
+        Each group is ``{"prompt", "expected", "completions": [{"completion", "answer", "verdict",
+        "reward", "rewards", "advantage", "length"}, ...]}``.
+        """
+        g_rows, c_rows = [], []
+        n = 0
+        for n, g in enumerate(groups, start=1):
+            grp = first_group + n - 1
+            g_rows.append((step, grp, g["prompt"], g.get("expected")))
+            for idx, comp in enumerate(g["completions"]):
+                c_rows.append(
+                    (
+                        step, grp, idx, comp["completion"], comp.get("answer"), comp.get("verdict"),
+                        _float(comp.get("reward")), _dumps(comp.get("rewards") or {}),
+                        _float(comp.get("advantage")), comp.get("length"),
+                    )
+                )
+        with self._tx() as c:
+            c.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?, ?)", g_rows)
+            c.executemany("INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)", c_rows)
+        return n
+
+    def record_system(self, sample: dict[str, Any], *, step: int | None = None, heartbeat: bool = True) -> None:
+        """A system sample; it doubles as the runner's heartbeat."""
+        now = time.time()
+        with self._tx() as c:
+            c.execute("INSERT INTO system (t, step, data) VALUES (?, ?, ?)", (now, step, _dumps(sample)))
+            if heartbeat:
+                c.execute("UPDATE run SET heartbeat_at=? WHERE id=1", (now,))
+
+    def record_alert(
+        self, *, step: int | None, rule: str, severity: str, message: str,
+        action: str | None = None, values: dict[str, Any] | None = None,
+    ) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO alerts (t, step, rule, severity, message, action, vals) VALUES (?,?,?,?,?,?,?)",
+                (time.time(), step, rule, severity, message, action, _dumps(values or {})),
+            )
+
+    def truncate_after(self, step: int) -> None:
+        """Forget what was recorded after ``step`` (a run resumed from that step's checkpoint)."""
+        with self._tx() as c:
+            for table in ("metrics", "groups", "completions", "alerts"):
+                c.execute(f"DELETE FROM {table} WHERE step > ?", (step,))
+
+    def take_commands(self, step: int | None = None) -> list[tuple[int, str, int | None]]:
+        """Commands not yet taken, marked taken now: ``[(id, command, uid)]`` in order."""
+        with self._tx(immediate=True) as c:
+            rows = c.execute("SELECT id, command, uid FROM commands WHERE taken_at IS NULL ORDER BY id").fetchall()
+            if rows:
+                c.execute(
+                    "UPDATE commands SET taken_at=?, taken_step=? WHERE taken_at IS NULL AND id <= ?",
+                    (time.time(), step, rows[-1][0]),
+                )
+        return rows
+
+    def set_command_result(self, command_id: int, result: str) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE commands SET result=? WHERE id=?", (result, command_id))
+
+    # ---------------------------------------------------------------- control side
+    def issue_command(self, command: str) -> int:
+        """Queue a control command for the runner (needs a writable store)."""
+        if command not in COMMANDS:
+            raise ValueError(f"unknown command {command!r}; one of {', '.join(COMMANDS)}")
+        with self._tx(immediate=True) as c:
+            cur = c.execute(
+                "INSERT INTO commands (t, command, uid) VALUES (?, ?, ?)", (time.time(), command, os.getuid())
+            )
+            return int(cur.lastrowid or 0)
+
+    # ---------------------------------------------------------------- reading
+    def run_info(self) -> dict[str, Any]:
+        rows = self._read("SELECT * FROM run WHERE id=1")
+        if not rows:
+            raise StoreError(f"{self.path}: the run row is missing")
+        cols = [d[0] for d in self._conn.execute("SELECT * FROM run LIMIT 0").description]
+        info = dict(zip(cols, rows[0]))
+        for key in ("config", "summary"):
+            info[key] = json.loads(info[key]) if info.get(key) else ({} if key == "config" else None)
+        return info
+
+    def events(self) -> list[dict[str, Any]]:
+        rows = self._read("SELECT t, status, reason, step FROM events ORDER BY id")
+        return [dict(t=t, status=s, reason=r, step=st) for t, s, r, st in rows]
+
+    def metrics(self, after_step: int = -1, *, upto_step: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """``[(step, {key: value})]`` for logged steps after ``after_step`` (only what is new)."""
+        if upto_step is None:
+            rows = self._read("SELECT step, data FROM metrics WHERE step > ? ORDER BY step", (after_step,))
+        else:
+            rows = self._read(
+                "SELECT step, data FROM metrics WHERE step > ? AND step <= ? ORDER BY step", (after_step, upto_step)
+            )
+        return [(s, json.loads(d)) for s, d in rows]
+
+    def latest_metrics(self) -> tuple[int, dict[str, Any]] | None:
+        rows = self._read("SELECT step, data FROM metrics ORDER BY step DESC LIMIT 1")
+        return (rows[0][0], json.loads(rows[0][1])) if rows else None
+
+    def last_step(self) -> int:
+        rows = self._read("SELECT MAX(step) FROM metrics")
+        rows2 = self._read("SELECT MAX(step) FROM groups")
+        return max(rows[0][0] or 0, rows2[0][0] or 0)
+
+    def group_steps(self, after_step: int = -1) -> list[int]:
+        rows = self._read("SELECT DISTINCT step FROM groups WHERE step > ? ORDER BY step", (after_step,))
+        return [r[0] for r in rows]
+
+    def groups_at(self, step: int) -> list[Group]:
+        """Every group of one step with its completions (one indexed range read)."""
+        g_rows = self._read("SELECT grp, prompt, expected FROM groups WHERE step=? ORDER BY grp", (step,))
+        c_rows = self._read(
+            "SELECT grp, idx, completion, answer, verdict, reward, rewards, advantage, length"
+            " FROM completions WHERE step=? ORDER BY grp, idx",
+            (step,),
+        )
+        by_grp: dict[int, list[Completion]] = {}
+        for grp, idx, comp, ans, verdict, reward, rewards, adv, length in c_rows:
+            by_grp.setdefault(grp, []).append(
+                Completion(idx, comp, ans, verdict, reward, json.loads(rewards or "{}"), adv, length)
+            )
+        return [Group(step, grp, prompt, exp, tuple(by_grp.get(grp, ()))) for grp, prompt, exp in g_rows]
+
+    def iter_completions(self) -> Iterator[dict[str, Any]]:
+        """Every completion with its group, in step order, streamed (for export)."""
+        with self._lock:
+            cur = self._conn.execute(
+                "SELECT c.step, c.grp, c.idx, g.prompt, c.completion, c.answer, g.expected, c.verdict,"
+                " c.reward, c.rewards, c.advantage, c.length FROM completions c"
+                " JOIN groups g ON g.step = c.step AND g.grp = c.grp ORDER BY c.step, c.grp, c.idx"
+            )
+            keys = ("step", "group", "index", "prompt", "completion", "answer", "expected", "verdict",
+                    "reward", "rewards", "advantage", "length")
+            while True:
+                rows = cur.fetchmany(2000)
+                if not rows:
+                    break
+                for row in rows:
+                    d = dict(zip(keys, row))
+                    d["rewards"] = json.loads(d["rewards"] or "{}")
+                    yield d
+
+    def count_completions(self) -> int:
+        return self._read("SELECT COUNT(*) FROM completions")[0][0]
+
+    def system(self, after_id: int = 0, *, limit: int | None = None) -> list[tuple[int, float, int | None, dict]]:
+        """``[(id, t, step, sample)]`` newer than ``after_id``; with ``limit``, only the newest ones."""
+        if limit is None:
+            rows = self._read("SELECT id, t, step, data FROM system WHERE id > ? ORDER BY id", (after_id,))
+        else:
+            rows = self._read(
+                "SELECT * FROM (SELECT id, t, step, data FROM system WHERE id > ? ORDER BY id DESC LIMIT ?)"
+                " ORDER BY id",
+                (after_id, limit),
+            )
+        return [(i, t, s, json.loads(d)) for i, t, s, d in rows]
+
+    def alerts(self, after_id: int = 0) -> list[dict[str, Any]]:
+        rows = self._read(
+            "SELECT id, t, step, rule, severity, message, action, vals FROM alerts WHERE id > ? ORDER BY id",
+            (after_id,),
+        )
+        return [
+            dict(id=i, t=t, step=s, rule=r, severity=sev, message=m, action=a, values=json.loads(v or "{}"))
+            for i, t, s, r, sev, m, a, v in rows
+        ]
+
+    def commands(self) -> list[dict[str, Any]]:
+        rows = self._read("SELECT id, t, command, uid, taken_at, taken_step, result FROM commands ORDER BY id")
+        keys = ("id", "t", "command", "uid", "taken_at", "taken_step", "result")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def pending_commands(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT command FROM commands WHERE taken_at IS NULL ORDER BY id")]

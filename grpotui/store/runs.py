@@ -1,0 +1,124 @@
+"""Finding runs, telling a live run from a lost one, and summarising runs for ``ls`` and ``status``."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from grpotui.store.db import ACTIVE_STATUSES, RunStore, StoreError
+from grpotui.store.paths import STORE_FILE, check_run_name, runs_dir
+
+# A runner on another host (a shared home) is judged by its heartbeat alone.
+HEARTBEAT_LOST_AFTER = 60.0
+
+
+class RunNotFound(LookupError):
+    """No run of that name under ``GRPOTUI_HOME``."""
+
+
+def process_alive(pid: int | None, create_time: float | None) -> bool:
+    """True when ``pid`` runs and is the same process (its start time matches: no pid reuse)."""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if create_time is not None and abs(proc.create_time() - create_time) > 1.0:
+            return False
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def effective_status(info: dict[str, Any], now: float | None = None) -> str:
+    """The recorded status, or ``lost`` for an active run whose runner is gone."""
+    status = info["status"]
+    if status not in ACTIVE_STATUSES:
+        return status
+    now = now or time.time()
+    if info.get("host") and info["host"] != socket.gethostname():
+        hb = info.get("heartbeat_at") or info.get("created_at") or 0
+        return "lost" if now - hb > HEARTBEAT_LOST_AFTER else status
+    if info.get("pid") is None:
+        # Created but the runner has not registered yet: give it a grace period.
+        return "lost" if now - (info.get("created_at") or now) > HEARTBEAT_LOST_AFTER else status
+    return status if process_alive(info["pid"], info.get("pid_create_time")) else "lost"
+
+
+def find_run(name: str, home: Path | None = None) -> Path:
+    """The directory of run ``name``, or :class:`RunNotFound`."""
+    d = runs_dir(home) / check_run_name(name)
+    if not (d / STORE_FILE).exists():
+        known = list_run_names(home)
+        hint = ""
+        if known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (runs: {', '.join(known[-5:])})"
+        raise RunNotFound(f"no run named {name!r} in {runs_dir(home)}{hint}")
+    return d
+
+
+def list_run_names(home: Path | None = None) -> list[str]:
+    root = runs_dir(home)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / STORE_FILE).exists())
+
+
+def open_run(name: str, home: Path | None = None, *, readonly: bool = True) -> RunStore:
+    return RunStore.open(find_run(name, home) / STORE_FILE, readonly=readonly)
+
+
+def summarize(store: RunStore, *, with_metrics: bool = True) -> dict[str, Any]:
+    """What ``ls --json`` and ``status --json`` print for one run."""
+    info = store.run_info()
+    latest = store.latest_metrics() if with_metrics else None
+    step = store.last_step()
+    alerts = store.alerts()
+    out: dict[str, Any] = {
+        "name": info["name"],
+        "status": effective_status(info),
+        "recorded_status": info["status"],
+        "reason": info["status_reason"],
+        "kind": info["kind"],
+        "step": step,
+        "max_steps": info["max_steps"],
+        "backend": info["backend"],
+        "model": info["model"],
+        "host": info["host"],
+        "pid": info["pid"],
+        "created_at": info["created_at"],
+        "started_at": info["started_at"],
+        "ended_at": info["ended_at"],
+        "heartbeat_at": info["heartbeat_at"],
+        "exit_code": info["exit_code"],
+        "alerts": [
+            {"step": a["step"], "rule": a["rule"], "severity": a["severity"], "message": a["message"]}
+            for a in alerts
+        ],
+    }
+    if latest:
+        out["metrics_step"], out["metrics"] = latest
+        out["reward"] = latest[1].get("reward")
+    else:
+        out["metrics_step"], out["metrics"], out["reward"] = None, {}, None
+    return out
+
+
+def summarize_all(home: Path | None = None) -> list[dict[str, Any]]:
+    """Every run, oldest first; a store that cannot be read is listed with its error."""
+    out = []
+    for name in list_run_names(home):
+        path = runs_dir(home) / name / STORE_FILE
+        try:
+            with RunStore.open(path) as store:
+                out.append(summarize(store))
+        except StoreError as e:
+            out.append({"name": name, "status": "unreadable", "error": str(e), "step": None, "max_steps": None})
+    out.sort(key=lambda r: r.get("created_at") or 0)
+    return out

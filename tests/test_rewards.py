@@ -24,9 +24,9 @@ from grpotui.rewards import (
 )
 from grpotui.rewards import format as format_reward
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Data
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _data_dir() -> Path:
@@ -47,9 +47,9 @@ def _assistant(text: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": text}]
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # GSM8K
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_gsm8k_has_all_problems(gsm8k: list[dict[str, str]]) -> None:
@@ -94,9 +94,9 @@ def test_gsm8k_against_bare_int_and_float_gold(gsm8k: list[dict[str, str]]) -> N
         assert judge(f"\\boxed{{{n}.00}}", str(n)).verdict == "right"
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Extraction
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -145,9 +145,9 @@ def test_extract_answer(text: str, answer: str | None, how: str) -> None:
     assert extract_answer(text) == (answer, how)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Gold answers
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -170,9 +170,9 @@ def test_gold_answer(raw: Any, gold: str) -> None:
     assert gold_answer(raw) == gold
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Judging
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -224,13 +224,16 @@ def test_judge_right(completion: str, gold: str) -> None:
         ("\\boxed{2x}", "2"),
         ("\\boxed{\\text{Monday}}", "Tuesday"),
         ("18 apples, no wait, 19", "18"),
+        ("\\boxed{18!}", "18"),
     ],
 )
 def test_judge_wrong(completion: str, gold: str) -> None:
     assert judge(completion, gold).verdict == "wrong"
 
 
-@pytest.mark.parametrize("completion", ["", "I don't know.", "Let me think about this problem carefully.", []])
+@pytest.mark.parametrize(
+    "completion", ["", "I don't know.", "Let me think about this problem carefully.", []]
+)
 def test_judge_unparseable(completion: Any) -> None:
     j = judge(completion, "18")
     assert j == Judgement(None, "18", "unparseable")
@@ -258,7 +261,7 @@ def test_judge_from_worker_threads() -> None:
 
     def work() -> None:
         try:
-            # Fresh strings so the math_verify path (not the cache or the number fast path) runs in this thread.
+            # Fresh strings, so math_verify (not the cache or the number fast path) runs in this thread.
             results.append(judge("thread: \\boxed{\\frac{\\sqrt{3}}{3}}", "\\frac{1}{\\sqrt{3}}"))
             results.append(judge("thread: \\boxed{\\dfrac{5}{10}}", "0.5"))
             results.append(judge("thread: The answer is \\frac{2}{7}.", "\\frac{3}{7}"))
@@ -273,14 +276,37 @@ def test_judge_from_worker_threads() -> None:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         verdicts = list(
-            pool.map(lambda k: judge(f"pool: \\boxed{{\\frac{{{k}}}{{{2 * k}}}}}", "\\frac{1}{2}").verdict, range(1, 17))
+            pool.map(
+                lambda k: judge(f"pool: \\boxed{{\\frac{{{k}}}{{{2 * k}}}}}", "\\frac{1}{2}").verdict,
+                range(1, 17),
+            )
         )
     assert verdicts == ["right"] * 16
 
 
-# --------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "huge",
+    ["9^{9^{9^{9}}}", "10^{10^{10}}", "2^{2^{30}}", "7^{10000000}", "(10^{8})!", "\\binom{10^{9}}{10^{5}}"],
+)
+def test_judge_huge_numbers_do_not_hang_in_a_worker_thread(huge: str) -> None:
+    # Without signal timeouts (off outside the main thread) math_verify would evaluate these forever.
+    results: list[Judgement] = []
+    worker = threading.Thread(target=lambda: results.append(judge(f"\\boxed{{{huge}}}", "18")), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), f"judging \\boxed{{{huge}}} hung"
+    assert [r.verdict for r in results] == ["wrong"]
+
+
+def test_judge_small_powers_and_factorials_still_evaluate() -> None:
+    assert judge("\\boxed{2^{2^{2}}}", "16").verdict == "right"
+    assert judge("\\boxed{\\frac{18!}{17!}}", "18").verdict == "right"
+    assert judge("\\boxed{10^{5}}", "100000").verdict == "right"
+
+
+# ------------------------------------------------------------------------------------------------------------
 # Completions
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_completion_text_forms() -> None:
@@ -291,28 +317,35 @@ def test_completion_text_forms() -> None:
         {"role": "user", "content": "question"},
         {"role": "assistant", "content": "first"},
         {"role": "tool", "content": "tool output"},
-        {"role": "assistant", "content": [{"type": "text", "text": "The answer is "}, {"type": "text", "text": "18"}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "The answer is "}, {"type": "text", "text": "18"}],
+        },
     ]
     assert completion_text(convo) == "The answer is 18"
-    assert completion_text([{"role": "assistant", "content": [{"type": "image"}, {"type": "text", "text": "x"}]}]) == "x"
+    assert (
+        completion_text(
+            [{"role": "assistant", "content": [{"type": "image"}, {"type": "text", "text": "x"}]}]
+        )
+        == "x"
+    )
     assert completion_text([{"role": "assistant", "content": None}]) == ""
     assert completion_text([]) == ""
     assert judge(convo, 18).verdict == "right"
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Reward functions
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_reward_names_and_registry() -> None:
     assert correctness.__name__ == "correctness"
     assert format_reward.__name__ == "format"
-    assert BUILTIN_REWARDS == {"correctness": correctness, "format": format_reward}
+    assert {"correctness": correctness, "format": format_reward} == BUILTIN_REWARDS
     import grpotui.rewards as rewards
 
     assert rewards.format is format_reward
-    assert "{:>3}".format(7) == "  7"  # the builtin is untouched outside the module
 
 
 def test_correctness_reward() -> None:
@@ -341,6 +374,7 @@ def test_correctness_without_gold_column_names_the_columns() -> None:
     for column in ("answer", "solution", "ground_truth", "gold", "target"):
         assert column in message
     assert "question" in message
+    assert "completion_ids" not in message
 
 
 def test_format_reward() -> None:
@@ -356,9 +390,9 @@ def test_format_reward() -> None:
     assert format_reward(["q"] * len(completions), completions) == [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Comparison with TRL's accuracy_reward
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 # (completion, bare gold solution): TRL's reward needs LaTeX/boxed answers.
 _TRL_CASES: list[tuple[str, str]] = [
@@ -390,11 +424,11 @@ def test_at_least_as_good_as_trl_accuracy_reward() -> None:
     solutions = [g for _, g in _TRL_CASES]
     theirs = accuracy_reward(completions=completions, solution=solutions)
     ours = correctness(prompts=[""] * len(completions), completions=completions, solution=solutions)
-    for (text, gold), t, o in zip(_TRL_CASES, theirs, ours):
+    for (text, gold), t, o in zip(_TRL_CASES, theirs, ours, strict=True):
         if t == 1.0:
             assert o == 1.0, f"TRL judges {text!r} vs {gold!r} right, we do not"
     # The plain-text forms: TRL misses them, we get them.
-    plain = {text: (t, o) for (text, _), t, o in zip(_TRL_CASES, theirs, ours)}
+    plain = {text: (t, o) for (text, _), t, o in zip(_TRL_CASES, theirs, ours, strict=True)}
     for text in (
         "She makes 9 * 2 = 18 dollars.\n#### 18",
         "Adding them up, the answer is 42.",
@@ -407,9 +441,9 @@ def test_at_least_as_good_as_trl_accuracy_reward() -> None:
     assert sum(ours) > sum(t or 0.0 for t in theirs)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Import weight
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_import_is_light() -> None:

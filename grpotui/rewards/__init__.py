@@ -36,13 +36,18 @@ __all__ = [
 #: Dataset columns that may hold the gold answer, in the order they are looked for.
 GOLD_COLUMNS: tuple[str, ...] = ("answer", "solution", "ground_truth", "gold", "target")
 
+# Keyword arguments GRPOTrainer adds that are not dataset columns.
+_TRAINER_KWARGS = frozenset({"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"})
+
 
 def find_gold(kwargs: dict[str, Any]) -> Sequence[Any]:
     """The gold answers among a reward function's keyword arguments (the dataset's extra columns)."""
     for name in GOLD_COLUMNS:
         if kwargs.get(name) is not None:
             return kwargs[name]
-    present = ", ".join(sorted(k for k in kwargs if not k.startswith("_"))) or "none"
+    present = (
+        ", ".join(sorted(k for k in kwargs if k not in _TRAINER_KWARGS and not k.startswith("_"))) or "none"
+    )
     raise ValueError(
         f"the correctness reward needs a gold-answer column; looked for {', '.join(GOLD_COLUMNS)} "
         f"(in that order) but the batch has only: {present}"
@@ -54,11 +59,11 @@ def correctness(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: An
     golds = find_gold(kwargs)
     if len(golds) != len(completions):
         raise ValueError(f"{len(completions)} completions but {len(golds)} gold answers")
-    return [1.0 if judge(c, g).verdict == "right" else 0.0 for c, g in zip(completions, golds)]
+    return [1.0 if judge(c, g).verdict == "right" else 0.0 for c, g in zip(completions, golds, strict=True)]
 
 
 def format(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float]:  # noqa: A001
-    """1.0 for each completion that states its final answer explicitly (boxed, ####, "the answer is", tags)."""
+    """1.0 for each completion stating its final answer explicitly (boxed, ####, "the answer is", tags)."""
     return [1.0 if extract_answer(completion_text(c))[1] in EXPLICIT_HOWS else 0.0 for c in completions]
 
 

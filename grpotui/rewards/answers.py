@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -30,9 +31,9 @@ Verdict = Literal["right", "wrong", "unparseable"]
 #: Extraction methods that mean the model stated its final answer explicitly.
 EXPLICIT_HOWS: frozenset[str] = frozenset({"boxed", "hashes", "answer_is", "answer_tag"})
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Completions
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _content_text(content: Any) -> str:
@@ -76,9 +77,9 @@ def completion_text(c: Any) -> str:
     return str(c)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Extraction
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 # A number as written in prose: -3, 2.5, .5, 1,234, 1,234.5, 3/4, $18.
 _NUM = r"-?\\?\$?\s?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?|-?\.\d+"
@@ -93,7 +94,7 @@ _ANSWER_IS_RE = re.compile(
 )
 _ANSWER_TAG_RE = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 
-# Units and decorations following a number: "18 dollars", "18 \text{ cm}", "18%" is kept (it changes the value).
+# Units after a number ("18 dollars", "18 \text{ cm}") are dropped; "18%" is kept (it changes the value).
 _UNIT_TAIL_RE = re.compile(r"^(?P<num>" + _NUM + r")\s*(?P<pct>\\?%|\s?percent\b)?(?P<rest>.*)$", re.DOTALL)
 _TEXT_CMD_RE = re.compile(r"\\(?:text|textbf|mathrm|mbox|mathbf|textrm|operatorname)\s*\{([^{}]*)\}")
 _LEADING_NUM_RE = re.compile(r"^[\s*_]*(" + _NUM + r")[\s*_]+(?:\\text\s*\{\s*)?[A-Za-z]{2,}")
@@ -150,7 +151,7 @@ def _strip_delims(s: str) -> str:
                 if left == "(" and ("," in inner or not _match_paren_outer(s)):
                     continue  # a tuple or interval, or "(1)+(2)": not a wrapper
                 s = inner
-        s = re.sub(r"[\s.;:!,]+$", "", s)
+        s = re.sub(r"[\s.;:,]+$", "", s)  # not "!": 5! is a factorial
         s = re.sub(r"^[\s:=]+", "", s)
         if s.startswith("$") and s.count("$") == 1:
             s = s[1:]
@@ -221,7 +222,7 @@ def _numbers(text: str) -> list[str]:
 
 def _from_span(span: str, prefer: Literal["first", "last"]) -> str | None:
     """An answer from a short span of text: the whole span if it looks like one, else a number in it."""
-    lead = _LEADING_NUM_RE.match(span)
+    lead = _LEADING_NUM_RE.match(span) if prefer == "first" else None
     if lead:  # "18 because 9*2=18", "18 apples and 3 pears": the number that opens the span
         return _clean_number(lead.group(1))
     cleaned = _clean(span)
@@ -234,7 +235,7 @@ def _from_span(span: str, prefer: Literal["first", "last"]) -> str | None:
 
 
 def _sentence(text: str) -> str:
-    """``text`` up to the end of its first sentence (a full stop that is not a decimal point, or a newline)."""
+    """``text`` up to the end of its first sentence (a full stop that is not a decimal point, a newline)."""
     m = _SENTENCE_END_RE.search(text)
     return text[: m.start()] if m else text
 
@@ -299,13 +300,13 @@ def _answer_is_in(span: str) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Gold answers
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def gold_answer(raw: Any) -> str:
-    """Normalise a gold answer: bare (``"18"``, ``18``, ``18.0``), GSM8K (``... #### 18``) or MATH (``\\boxed{}``)."""
+    """Normalise a gold answer: bare (``"18"``, ``18.0``), GSM8K (``#### 18``) or MATH (``\\boxed{}``)."""
     if isinstance(raw, bool):
         return str(raw)
     if isinstance(raw, int):
@@ -329,9 +330,9 @@ def gold_answer(raw: Any) -> str:
     return ans if ans is not None else text.strip()
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Equivalence
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _norm(s: str) -> str:
@@ -365,7 +366,7 @@ _MV: tuple[Any, Any, Any] | None = None
 
 
 class _DropTimeoutWarning(logging.Filter):
-    """Drops math_verify's one-off "Timeout is disabled" warning: we disable its signal timeouts on purpose."""
+    """Drops math_verify's one-off "Timeout is disabled" warning: timeouts are off on purpose."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "Timeout is disabled" not in record.getMessage()
@@ -385,15 +386,72 @@ def _math_verify() -> tuple[Any, Any, Any]:
     return _MV
 
 
+def _signal_timeout() -> int | None:
+    """math_verify's signal-based timeout, as a backstop where signals work (the main thread), else None.
+
+    ``signal.alarm`` fails outside the main thread, so there the timeout is off and `_too_big` is the guard.
+    """
+    return _MV_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
+
+
+_MV_TIMEOUT_S = 5
+_MAX_MV_CHARS = 1000  # longer "answers" are compared as strings only
+_MAX_DIGITS = 1e5  # numbers with more digits than this are not evaluated (10^{10^{10}} would never finish)
+
+
 @functools.lru_cache(maxsize=16384)
 def _mv_parse(s: str) -> tuple[Any, ...]:
-    """math_verify's parse of a bare answer, wrapped in ``$...$``; no signal timeout, so any thread works."""
+    """math_verify's parse of a bare answer, wrapped in ``$...$`` (bare LaTeX is not extracted otherwise)."""
+    if len(s) > _MAX_MV_CHARS:
+        return ()
     parse, _, config = _math_verify()
-    wrapped = s if re.search(r"\$|\\\(|\\\[", s) else f"${s}$"
+    wrapped = s if re.search(r"(?<!\\)\$|\\\(|\\\[", s) else f"${s}$"
     try:
-        return tuple(parse(wrapped, extraction_config=config, parsing_timeout=None))
+        parsed = tuple(parse(wrapped, extraction_config=config, parsing_timeout=_signal_timeout()))
     except Exception:  # noqa: BLE001 - a parse failure just means "fall back to strings"
         return ()
+    return () if any(_too_big(p) for p in parsed) else parsed
+
+
+def _log10_size(expr: Any, depth: int = 0) -> float:
+    """A rough upper bound on log10 of the size of an expression's numbers, to avoid evaluating towers."""
+    if depth > 200:
+        return math.inf
+    if getattr(expr, "is_Number", False):
+        try:
+            return math.log10(abs(float(expr))) if expr != 0 else 0.0
+        except (OverflowError, ValueError, TypeError):
+            return math.inf
+    args = getattr(expr, "args", ())
+    if not isinstance(args, tuple) or not args:
+        return 0.0
+    sizes = [max(_log10_size(a, depth + 1), 0.0) for a in args]
+    name = type(expr).__name__
+    if getattr(expr, "is_Pow", False) or name == "exp":
+        base, exponent = (sizes[0], sizes[1]) if len(sizes) == 2 else (math.log10(math.e), sizes[0])
+        return base * 10**exponent if exponent < 300 else math.inf
+    if name in {
+        "factorial",
+        "factorial2",
+        "subfactorial",
+        "binomial",
+        "RisingFactorial",
+        "FallingFactorial",
+        "gamma",
+    }:
+        n = 10 ** sizes[0] if sizes[0] < 300 else math.inf
+        return n * max(sizes[0], 1.0)
+    if getattr(expr, "is_Mul", False):
+        return sum(sizes)
+    return max(sizes) + math.log10(len(sizes))
+
+
+def _too_big(expr: Any) -> bool:
+    """Whether comparing ``expr`` could mean evaluating astronomically large numbers."""
+    try:
+        return _log10_size(expr) > _MAX_DIGITS
+    except RecursionError:
+        return True
 
 
 def _equivalent(answer: str, expected: str) -> bool:
@@ -411,20 +469,20 @@ def _equivalent(answer: str, expected: str) -> bool:
     if gold_parsed and answer_parsed:
         _, verify, _ = _math_verify()
         try:
-            return bool(verify(list(gold_parsed), list(answer_parsed), timeout_seconds=None))
+            return bool(verify(list(gold_parsed), list(answer_parsed), timeout_seconds=_signal_timeout()))
         except Exception:  # noqa: BLE001
             return False
     return False
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Judging
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
-    """The verdict on one completion: the extracted answer, the normalised gold, and right/wrong/unparseable."""
+    """The verdict on one completion: extracted answer, normalised gold, and right/wrong/unparseable."""
 
     answer: str | None
     expected: str

@@ -24,8 +24,10 @@ PAD_TOKEN = "<pad>"
 EOS_TOKEN = "<eos>"
 UNK_TOKEN = "<unk>"
 SPECIAL_TOKENS = (PAD_TOKEN, EOS_TOKEN, UNK_TOKEN)
-# Every character the tokenizer knows: digits, the arithmetic signs, a space and lowercase letters.
-CHARACTERS = "0123456789+-=*/(). " + "abcdefghijklmnopqrstuvwxyz"
+# Every character the tokenizer knows: digits, the arithmetic signs and a space. Kept small on purpose:
+# with ~20 tokens a random policy already hits the right digit now and then, so GRPO gets signal early
+# (a 48-token vocabulary with the lowercase letters started at 0.045 mean reward instead of 0.08).
+CHARACTERS = "0123456789+-=*/(). "
 
 DEMO_MODEL_CONFIG: dict[str, Any] = {
     "hidden_size": 64,

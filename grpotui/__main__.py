@@ -1,0 +1,5 @@
+"""``python -m grpotui``: the same as the ``grpotui`` command."""
+
+from grpotui.cli import main
+
+raise SystemExit(main())

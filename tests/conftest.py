@@ -1,0 +1,52 @@
+"""Shared fixtures: an isolated GRPOTUI_HOME, the real CLI in a subprocess, and the real GSM8K data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    env = os.environ.get("GRPOTUI_DATA_DIR")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache (demo model, TRL schema) for the whole session: built once, reused by every home."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def home(tmp_path: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh GRPOTUI_HOME whose cache/ is the session's shared cache."""
+    h = tmp_path / "home"
+    h.mkdir()
+    (h / "cache").symlink_to(shared_cache)
+    monkeypatch.setenv("GRPOTUI_HOME", str(h))
+    return h
+
+
+def run_cli(*args: str, home: Path, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
+    """``grpotui ARGS`` as a user runs it: a real process with its own exit code."""
+    env = {**os.environ, "GRPOTUI_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "grpotui", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"grpotui {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def cli(home: Path):
+    def _run(*args: str, **kw):
+        return run_cli(*args, home=home, **kw)
+
+    return _run

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-DEMO_VERSION = 1
+DEMO_VERSION = 1  # bump when the assets change: names and markers carry it
 MARKER_NAME = "grpotui-demo.json"
 MODEL_DIRNAME = f"demo-model-v{DEMO_VERSION}"
 DATASET_FILENAME = f"demo-data-v{DEMO_VERSION}.jsonl"
@@ -35,19 +35,20 @@ DEMO_MODEL_CONFIG: dict[str, Any] = {
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
     "num_key_value_heads": 2,
-    "max_position_embeddings": 64,
+    "max_position_embeddings": 1024,
     "tie_word_embeddings": True,
 }
 
-# GRPOConfig keyword arguments for the demo (pass with output_dir and max_steps).
-# max_completion_length 2 leaves room for the answer digit and the EOS token; sums of 0..4 are at most 8.
-# A constant learning rate keeps the policy moving to the end of the run (a linear decay flattens the
-# curve over the last steps of a short run).
+# GRPOConfig keyword arguments for the demo (pass with output_dir and max_steps; DEMO_STEPS is the default).
+# Measured on 2 CPU cores (mean reward over the first / last 100 steps of 800, seeds 42, 0, 1, 2, 3):
+# linear 0.08-0.12 -> 0.54-0.83 (mean 0.67); constant -> 0.54-0.73 (mean 0.63). max_completion_length 3
+# learns slower (0.38-0.45 vs 0.51-0.62 at 600 steps) and does not make completions end with EOS (the
+# reward ignores what follows the digit), so 2 it is: the answer digit plus one token.
 DEMO_TRAINING: dict[str, Any] = {
     "per_device_train_batch_size": 16,
     "num_generations": 8,
     "learning_rate": 1e-3,
-    "lr_scheduler_type": "constant",
+    "lr_scheduler_type": "linear",
     "beta": 0.02,
     "max_completion_length": 2,
     "temperature": 1.0,
@@ -112,21 +113,44 @@ def demo_vocab() -> dict[str, int]:
 def build_demo_tokenizer() -> Any:
     """A character-level tokenizer for the demo model: one token per character, left padding.
 
-    It is a byte-level BPE with no merges over a one-symbol-per-character vocabulary, i.e. exactly what
-    ``Qwen2Tokenizer`` builds from a vocabulary. transformers 5 forces ``Qwen2Tokenizer`` on every
+    It is a byte-level BPE with no merges over a one-symbol-per-character vocabulary, i.e. exactly the
+    pipeline ``Qwen2Tokenizer`` builds from a vocabulary. transformers 5 forces ``Qwen2Tokenizer`` on every
     ``model_type: qwen2`` checkpoint loaded with ``AutoTokenizer`` (whatever ``tokenizer_class`` says) and
-    rebuilds the pipeline from the saved vocabulary, so a WordLevel tokenizer would silently turn into a
-    different one on reload; this one loads back identical. Characters outside the vocabulary are dropped.
+    rebuilds the pipeline from the saved vocabulary, so a WordLevel tokenizer would silently become a
+    different one on reload (spaces dropped); this one loads back identical under any loader. Characters
+    outside the vocabulary are dropped, as Qwen2's BPE has no unknown token.
     """
-    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
-    return Qwen2Tokenizer(
-        vocab=demo_vocab(),
-        merges=[],
-        unk_token=UNK_TOKEN,
+    tok = Tokenizer(
+        models.BPE(
+            vocab=demo_vocab(),
+            merges=[],
+            dropout=None,
+            unk_token=None,
+            continuing_subword_prefix="",
+            end_of_word_suffix="",
+            fuse_unk=False,
+            byte_fallback=False,
+        )
+    )
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens(list(SPECIAL_TOKENS))
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token=PAD_TOKEN,
         eos_token=EOS_TOKEN,
         bos_token=EOS_TOKEN,
-        pad_token=PAD_TOKEN,
+        unk_token=UNK_TOKEN,
         padding_side="left",
         model_max_length=DEMO_MODEL_CONFIG["max_position_embeddings"],
     )

@@ -33,7 +33,7 @@ def test_model_loads_back_by_path(assets: tuple[Path, Path]) -> None:
     cfg = model.config
     assert cfg.model_type == "qwen2"
     assert (cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers) == (64, 128, 2)
-    assert (cfg.num_attention_heads, cfg.num_key_value_heads, cfg.max_position_embeddings) == (4, 2, 64)
+    assert (cfg.num_attention_heads, cfg.num_key_value_heads, cfg.max_position_embeddings) == (4, 2, 1024)
     assert cfg.tie_word_embeddings
     assert model.get_input_embeddings().weight.data_ptr() == model.get_output_embeddings().weight.data_ptr()
 

@@ -36,50 +36,38 @@ def _err(msg: str) -> None:
 
 
 # ----------------------------------------------------------------------------- run / demo
-def _start(cfg: dict[str, Any], name: str, kind: str, args: argparse.Namespace) -> int:
-    from grpotui.config import max_steps_of
-    from grpotui.runner.launch import RunExists, create_run, spawn_runner
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
+
+def _start(source: str | None, args: argparse.Namespace, *, steps: int | None = None) -> int:
+    from grpotui.runner.launch import RunExists, launch, prepare
+
+    cfg, name, kind = prepare(source, args.set, steps=steps, name=args.name)
+    if cfg["model"]["backend"] == "unsloth":
+        import importlib.util
+
+        if importlib.util.find_spec("unsloth") is None:
+            raise UsageError("model.backend: 'unsloth' is not installed here: pip install 'grpotui[unsloth]'")
     try:
-        run_dir = create_run(cfg, name, kind=kind, max_steps=max_steps_of(cfg))
+        run_dir, pid = launch(cfg, name, kind)
     except RunExists as e:
         raise UsageError(str(e)) from None
-    pid = spawn_runner(run_dir)
     print(f"started run {name!r} (pid {pid}, detached); its files: {run_dir}", flush=True)
-    if args.headless or kind == "demo":
+    if args.headless:
         return follow(name, run_dir)
-    print(f"  grpotui status {name}   grpotui logs {name} -f   grpotui stop {name}")
+    if _interactive():
+        return _open_tui(args, run_name=name)
+    print(f"  grpotui attach {name}   grpotui status {name}   grpotui logs {name} -f   grpotui stop {name}")
     return 0
 
 
-def _precheck_backend(cfg: dict[str, Any]) -> None:
-    """Forcing unsloth where it cannot work is bad input: say so before anything starts."""
-    import importlib.util
-
-    if cfg["model"]["backend"] == "unsloth" and importlib.util.find_spec("unsloth") is None:
-        raise UsageError("model.backend: 'unsloth' is not installed here: pip install 'grpotui[unsloth]'")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from grpotui import config
-    from grpotui.runner.launch import auto_name
-
-    path = Path(args.config)
-    cfg = config.load(path, args.set)
-    _precheck_backend(cfg)
-    name = args.name or cfg["run"].get("name") or auto_name(path.stem)
-    return _start(cfg, name, "run", args)
+    return _start(args.config, args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from grpotui import config
-    from grpotui.demo_config import demo_config
-    from grpotui.runner.launch import auto_name
-
-    base = demo_config(steps=args.steps)
-    cfg = config.load(None, args.set, base_config=base)
-    name = args.name or cfg["run"].get("name") or auto_name("demo")
-    return _start(cfg, name, "demo", args)
+    return _start(None, args, steps=args.steps)
 
 
 def follow(name: str, run_dir: Path, *, poll: float = 0.5, out: Any = None) -> int:
@@ -241,10 +229,38 @@ def cmd_control(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- the dashboard
+def _open_tui(args: argparse.Namespace, run_name: str | None = None) -> int:
+    from grpotui.tui.app import make_app
+
+    app = make_app(run_name=run_name, theme=getattr(args, "theme", None))
+    app.run()
+    return 0
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from grpotui.store.runs import find_run
+
+    find_run(args.name)  # a clear error before the screen opens
+    if not _interactive():
+        return cmd_status(argparse.Namespace(name=args.name, json=False))
+    return _open_tui(args, run_name=args.name)
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    """``grpotui``: the runs screen on a terminal, the list of runs elsewhere."""
+    if _interactive():
+        return _open_tui(args)
+    return cmd_ls(argparse.Namespace(json=False))
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grpotui", description="Run, watch and control GRPO training.")
     p.add_argument("--version", action="version", version=f"grpotui {_version()}")
+    p.add_argument("--theme", help="dashboard theme (grpotui-dark, grpotui-light, any Textual theme, "
+                   "or one of yours in $GRPOTUI_HOME/themes/); default from $GRPOTUI_HOME/settings.toml")
+    p.set_defaults(func=cmd_default)
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     def run_opts(sp: argparse.ArgumentParser) -> None:
@@ -252,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, TOML value syntax (repeatable): training.learning_rate=1e-5")
         sp.add_argument("--headless", action="store_true",
-                        help="follow the run in plain text and exit with its exit code")
+                        help="follow the run in plain text and exit with its exit code (no dashboard)")
 
     sp = sub.add_parser("run", help="start a GRPO run from a TOML config, detached")
     sp.add_argument("config", help="the run's TOML config")
@@ -263,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--steps", type=int, default=800, help="training steps (default 800)")
     run_opts(sp)
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("attach", help="open a run's dashboard (live, or as a replay once it has ended)")
+    sp.add_argument("name")
+    sp.set_defaults(func=cmd_attach)
 
     sp = sub.add_parser("ls", help="list every run")
     sp.add_argument("--json", action="store_true")
@@ -310,8 +330,6 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        args = parser.parse_args(["ls"])
     from grpotui.config import ConfigError
     from grpotui.store.runs import RunNotFound
 

@@ -88,3 +88,28 @@ def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: di
 
             store.set_process(pid=proc.pid, create_time=ct, host=socket.gethostname())
     return proc.pid
+
+
+def prepare(source: str | None, overrides: list[str], *, steps: int | None = None,
+            name: str | None = None) -> tuple[dict[str, Any], str, str]:
+    """Resolve a config (a TOML path, or None / "demo" for the demo) into ``(config, name, kind)``."""
+    from grpotui import config
+
+    if source in (None, "", "demo"):
+        from grpotui.demo_config import demo_config
+
+        cfg = config.load(None, overrides, base_config=demo_config(steps=steps or 800))
+        kind, prefix = "demo", "demo"
+    else:
+        path = Path(source).expanduser()
+        cfg = config.load(path, overrides)
+        kind, prefix = "run", path.stem
+    return cfg, name or cfg["run"].get("name") or auto_name(prefix), kind
+
+
+def launch(cfg: dict[str, Any], name: str, kind: str) -> tuple[Path, int]:
+    """Create the run and start its runner detached: ``(run_dir, pid)``."""
+    from grpotui.config import max_steps_of
+
+    run_dir = create_run(cfg, name, kind=kind, max_steps=max_steps_of(cfg))
+    return run_dir, spawn_runner(run_dir)

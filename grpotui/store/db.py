@@ -440,6 +440,15 @@ class RunStore:
             )
         return [(s, json.loads(d)) for s, d in rows]
 
+    def metric_tail(self, key: str, n: int) -> list[float | None]:
+        """The last ``n`` values of one metric, oldest first (for trends in lists of runs)."""
+        rows = self._read(
+            "SELECT v FROM (SELECT step, json_extract(data, '$.\"' || ? || '\"') AS v FROM metrics"
+            " ORDER BY step DESC LIMIT ?) ORDER BY step",
+            (key, n),
+        )
+        return [r[0] for r in rows]
+
     def latest_metrics(self) -> tuple[int, dict[str, Any]] | None:
         rows = self._read("SELECT step, data FROM metrics ORDER BY step DESC LIMIT 1")
         return (rows[0][0], json.loads(rows[0][1])) if rows else None

@@ -1,0 +1,158 @@
+"""Incremental reads of one run's store for the dashboard (no textual here: called from worker threads).
+
+Each poll reads only what is new since the last one: metrics after the last step seen, system samples
+after the last id, alerts after the last id, group steps after the last one. Reads are short; the
+store is opened read-only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from bisect import bisect_left
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grpotui.store.db import Group, RunStore
+from grpotui.store.paths import STORE_FILE
+from grpotui.store.runs import effective_status, find_run
+
+# The curves the dashboard draws, by TRL's metric names.
+CURVE_KEYS = (
+    "reward", "reward_std", "kl", "loss", "entropy", "completions/mean_length",
+    "frac_reward_zero_std", "completions/clipped_ratio", "grad_norm",
+)
+
+
+@dataclass
+class RunUpdate:
+    """What changed in a run since the previous poll."""
+
+    info: dict[str, Any]
+    status: str
+    metrics: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    system: list[tuple[int, float, int | None, dict[str, Any]]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    group_steps: list[int] = field(default_factory=list)
+
+
+class Series:
+    """Values of the curves over steps; one list per key, appended in step order."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[int]] = {}
+        self.values: dict[str, list[float]] = {}
+
+    def add(self, step: int, metrics: dict[str, Any]) -> None:
+        for key, v in metrics.items():
+            if not (key in CURVE_KEYS or (key.startswith("rewards/") and key.endswith("/mean"))):
+                continue
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                continue
+            steps = self.steps.setdefault(key, [])
+            if steps and step <= steps[-1]:  # a re-logged step (resumed run): drop what came after
+                cut = bisect_left(steps, step)
+                del steps[cut:]
+                del self.values[key][cut:]
+            steps.append(step)
+            self.values.setdefault(key, []).append(float(v))
+
+    def get(self, key: str, upto: int | None = None) -> tuple[list[int], list[float]]:
+        steps, vals = self.steps.get(key, []), self.values.get(key, [])
+        if upto is not None:
+            cut = bisect_left(steps, upto + 1)
+            steps, vals = steps[:cut], vals[:cut]
+        return steps, vals
+
+    def reward_keys(self) -> list[str]:
+        return sorted(k for k in self.steps if k.startswith("rewards/"))
+
+
+def downsample(xs: list[int], ys: list[float], n: int) -> tuple[list[int], list[float]]:
+    """At most about ``n`` points, keeping each bucket's extremes so spikes stay visible."""
+    if len(xs) <= n or n < 4:
+        return xs, ys
+    k = math.ceil(len(xs) / (n // 2))
+    ox: list[int] = []
+    oy: list[float] = []
+    for i in range(0, len(xs), k):
+        bx, by = xs[i : i + k], ys[i : i + k]
+        finite = [(y, x) for x, y in zip(bx, by) if math.isfinite(y)]
+        if not finite:
+            continue
+        lo, hi = min(finite), max(finite)
+        for y, x in sorted({lo, hi}, key=lambda p: p[1]):
+            ox.append(x)
+            oy.append(y)
+    return ox, oy
+
+
+class RunWatcher:
+    """Follows one run's store; each :meth:`poll` returns only what is new."""
+
+    def __init__(self, path: Path, *, system_history: int = 600) -> None:
+        self.path = path
+        self.store = RunStore.open(path)
+        self._last_step = -1
+        self._last_system = 0
+        self._last_alert = 0
+        self._n_events = 0
+        self._last_group_step = -1
+        self._system_history = system_history
+        self.system_tail: deque[dict[str, Any]] = deque(maxlen=system_history)
+
+    @classmethod
+    def for_run(cls, name: str) -> RunWatcher:
+        return cls(find_run(name) / STORE_FILE)
+
+    def poll(self) -> RunUpdate:
+        s = self.store
+        info = s.run_info()
+        up = RunUpdate(info=info, status=effective_status(info))
+        up.metrics = s.metrics(self._last_step)
+        if up.metrics:
+            self._last_step = up.metrics[-1][0]
+        # only the newest samples matter for the panel: never read hours of them at once
+        up.system = s.system(self._last_system, limit=self._system_history)
+        if up.system:
+            self._last_system = up.system[-1][0]
+            self.system_tail.extend(x[3] for x in up.system)
+        up.alerts = s.alerts(self._last_alert)
+        if up.alerts:
+            self._last_alert = up.alerts[-1]["id"]
+        events = s.events()
+        up.events, self._n_events = events[self._n_events :], len(events)
+        up.group_steps = s.group_steps(self._last_group_step)
+        if up.group_steps:
+            self._last_group_step = up.group_steps[-1]
+        return up
+
+    def groups_at(self, step: int) -> list[Group]:
+        return self.store.groups_at(step)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def eta_seconds(info: dict[str, Any], step: int, now: float | None = None) -> float | None:
+    """Remaining time at the average pace since training started."""
+    started, max_steps = info.get("started_at"), info.get("max_steps")
+    if not started or not max_steps or step <= 0 or step >= max_steps:
+        return None
+    elapsed = (now or time.time()) - started
+    return elapsed / step * (max_steps - step)
+
+
+def sparkline(values: list[float | None], width: int = 12) -> str:
+    """A text trend of the last ``width`` values (for tables)."""
+    vals = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)][-width:]
+    if not vals:
+        return ""
+    bars = "▁▂▃▄▅▆▇█"
+    lo, hi = min(vals), max(vals)
+    if hi - lo < 1e-12:
+        return bars[3] * len(vals)
+    return "".join(bars[min(7, int((v - lo) / (hi - lo) * 7.999))] for v in vals)

@@ -1,0 +1,329 @@
+"""The run dashboard: header, curves, system, alerts, group spread and completions of one run, live."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.reactive import reactive, var
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Tab, Tabs
+
+from grpotui.store.db import ACTIVE_STATUSES, Group, RunStore, StoreError
+from grpotui.tui.data import RunUpdate, RunWatcher, Series
+from grpotui.tui.screens.confirm import ConfirmModal
+from grpotui.tui.widgets.alerts import AlertsPanel
+from grpotui.tui.widgets.completions import CompletionsView
+from grpotui.tui.widgets.curves import CurvesPanel
+from grpotui.tui.widgets.groups import GroupSpreadPanel
+from grpotui.tui.widgets.header import RunHeader
+from grpotui.tui.widgets.system import SystemPanel
+
+VIEWS = ("curves", "groups", "completions", "system")
+# Below this size the panels move into tabs (1-4), one at a time.
+COMPACT_WIDTH, COMPACT_HEIGHT = 120, 34
+
+
+class DashboardScreen(Screen):
+    """Watch, pause, inspect, stop and kill one run; replay it once it has ended."""
+
+    BINDINGS = [
+        Binding("p", "pause_resume", "Pause/Resume", id="dashboard.pause"),
+        Binding("s", "stop_run", "Stop", id="dashboard.stop"),
+        Binding("k", "kill_run", "Kill", id="dashboard.kill"),
+        Binding("left_square_bracket", "step(-1)", "Prev step", id="dashboard.prev"),
+        Binding("right_square_bracket", "step(1)", "Next step", id="dashboard.next"),
+        Binding("left_curly_bracket", "step(-10)", "Back 10", show=False, id="dashboard.prev10"),
+        Binding("right_curly_bracket", "step(10)", "Forward 10", show=False, id="dashboard.next10"),
+        Binding("l", "live", "Live", id="dashboard.live"),
+        Binding("f", "cycle_filter", "Filter", id="dashboard.filter"),
+        Binding("slash", "search", "Search", id="dashboard.search"),
+        Binding("1", "view('curves')", "Curves", show=False),
+        Binding("2", "view('groups')", "Groups", show=False),
+        Binding("3", "view('completions')", "Completions", show=False),
+        Binding("4", "view('system')", "System", show=False),
+        Binding("escape", "back", "Runs", id="dashboard.runs"),
+    ]
+
+    status: reactive[str] = reactive("starting")
+    compact: reactive[bool] = reactive(False)
+    view: reactive[str] = reactive("curves")
+    # None: follow the newest step; else the step being reviewed.
+    selected_step: var[int | None] = var(None)
+
+    def __init__(self, run_name: str) -> None:
+        super().__init__()
+        self.run_name = run_name
+        self.watcher: RunWatcher | None = None
+        self.series = Series()
+        self.alerts: list[dict[str, Any]] = []
+        self.group_steps: list[int] = []
+        self.last_step = 0
+        self.info: dict[str, Any] = {}
+        self._shown_step: int | None = None
+        self._polling = False
+        self._curves_dirty = True
+        self._first_poll = True
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        yield Tabs(*(Tab(f"{i} {v.title()}", id=f"tab-{v}") for i, v in enumerate(VIEWS, 1)), id="views")
+        with Vertical(id="body"):
+            with Horizontal(id="top"):
+                yield CurvesPanel(id="curves", classes="panel")
+                with Vertical(id="side", classes="panel"):
+                    yield SystemPanel(id="system")
+                    yield AlertsPanel(id="alerts")
+            with Horizontal(id="bottom"):
+                yield GroupSpreadPanel(id="groups", classes="panel")
+                with Vertical(id="completions-box", classes="panel"):
+                    yield Input(placeholder="search prompts and completions (enter: done, escape: clear)",
+                                id="search")
+                    yield CompletionsView(id="completions")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#curves").border_title = "curves"
+        self.query_one("#side").border_title = "system"
+        self.query_one("#groups").border_title = "group spread"
+        self.query_one("#completions-box").border_title = "completions"
+        self.query_one(CurvesPanel).loading = True
+        self.watch_view(self.view)
+        self._tick()
+        self.set_interval(1.0, self._tick)
+
+    def on_resize(self, event: Resize) -> None:
+        self.compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
+
+    def watch_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")
+        self._curves_dirty = True
+        self.refresh_bindings()
+
+    def watch_view(self, view: str) -> None:
+        for v in VIEWS:
+            self.set_class(v == view, f"-view-{v}")
+        tabs = self.query_one("#views", Tabs)
+        if tabs.active != f"tab-{view}":
+            tabs.active = f"tab-{view}"
+        self._curves_dirty = True
+
+    @on(Tabs.TabActivated, "#views")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab and event.tab.id:
+            self.view = event.tab.id.removeprefix("tab-")
+
+    # ------------------------------------------------------------------ reading the store
+    def _tick(self) -> None:
+        if not self._polling:
+            self._polling = True
+            self._poll()
+
+    @work(thread=True, group="poll")
+    def _poll(self) -> None:
+        try:
+            if self.watcher is None:
+                self.watcher = RunWatcher.for_run(self.run_name)
+            up = self.watcher.poll()
+            target = self.selected_step
+            if target is None and up.group_steps:
+                target = up.group_steps[-1]
+            groups = None
+            if target is not None and target != self._shown_step:
+                groups = self.watcher.groups_at(target)
+            self.app.call_from_thread(self._apply, up, target, groups)
+        except (StoreError, LookupError, ValueError) as e:
+            self.app.call_from_thread(self._failed, e)
+        finally:
+            self._polling = False
+
+    def _failed(self, e: Exception) -> None:
+        self.query_one(CurvesPanel).loading = False
+        self.notify(str(e), title="cannot read the run", severity="error", timeout=10)
+
+    def _apply(self, up: RunUpdate, target: int | None, groups: list[Group] | None) -> None:
+        self.info = up.info
+        for step, m in up.metrics:
+            self.series.add(step, m)
+        if up.metrics:
+            self.last_step = max(self.last_step, up.metrics[-1][0])
+            self._curves_dirty = True
+        if up.group_steps:
+            self.group_steps.extend(s for s in up.group_steps if not self.group_steps or s > self.group_steps[-1])
+            self.last_step = max(self.last_step, self.group_steps[-1])
+        if up.alerts:
+            self.alerts.extend(up.alerts)
+            self._curves_dirty = True
+            self._show_alerts()
+        if self.watcher and up.system:
+            self.query_one(SystemPanel).sample = self.watcher.system_tail[-1]
+        for ev in [] if self._first_poll else up.events:  # history is not news
+            if ev["status"] in ("paused", "stopped", "finished", "failed", "killed"):
+                self.notify(ev["reason"] or ev["status"], title=ev["status"],
+                            severity="error" if ev["status"] in ("failed", "killed") else "information")
+        self._first_poll = False
+        self.status = up.status
+        header = self.query_one(RunHeader)
+        header.info, header.status, header.step = up.info, up.status, self.last_step
+        if groups is not None and target is not None:
+            self._show_groups(target, groups)
+        if self._curves_dirty:
+            self._redraw_curves()
+        self.query_one(CurvesPanel).loading = False
+
+    def _show_groups(self, step: int, groups: list[Group]) -> None:
+        self._shown_step = step
+        self.query_one(GroupSpreadPanel).show(step, groups)
+        self.query_one(CompletionsView).show(step, groups)
+        self.query_one("#groups").border_title = f"group spread · step {step}"
+        self.query_one("#completions-box").border_title = f"completions · step {step}"
+
+    def _show_alerts(self) -> None:
+        upto = self.selected_step
+        shown = [a for a in self.alerts if upto is None or (a.get("step") or 0) <= upto]
+        self.query_one(AlertsPanel).show(shown)
+
+    def _redraw_curves(self) -> None:
+        if self.compact and self.view != "curves":
+            return  # hidden: drawn when shown
+        self._curves_dirty = False
+        upto = self.selected_step
+        marks = [a["step"] for a in self.alerts if a.get("step") and (upto is None or a["step"] <= upto)]
+        self.query_one(CurvesPanel).redraw(self.series, upto=upto, marks=marks, cursor=upto)
+
+    def watch_selected_step(self, step: int | None) -> None:
+        self.query_one(RunHeader).viewing = step
+        self._curves_dirty = True
+        self._show_alerts()
+        if step is not None and step != self._shown_step:
+            self._load_step(step)
+        elif step is None and self.group_steps and self.group_steps[-1] != self._shown_step:
+            self._load_step(self.group_steps[-1])
+        else:
+            self._redraw_curves()
+
+    @work(thread=True, exclusive=True, group="step")
+    def _load_step(self, step: int) -> None:
+        if self.watcher is None:
+            return
+        groups = self.watcher.groups_at(step)
+        self.app.call_from_thread(self._loaded_step, step, groups)
+
+    def _loaded_step(self, step: int, groups: list[Group]) -> None:
+        self._show_groups(step, groups)
+        self._redraw_curves()
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pause_resume", "stop_run", "kill_run"):
+            return self.status in ACTIVE_STATUSES
+        if action == "live":
+            return self.selected_step is not None
+        if action == "view":
+            return self.compact
+        return True
+
+    def watch_status(self, old: str, new: str) -> None:
+        self.set_class(new == "paused", "-paused")
+        self.set_class(new not in ACTIVE_STATUSES, "-ended")
+        self.refresh_bindings()
+
+    def action_step(self, delta: int) -> None:
+        steps = self.group_steps
+        if not steps:
+            return
+        current = self.selected_step if self.selected_step is not None else steps[-1]
+        i = max(0, min(len(steps) - 1, bisect_left(steps, current) + delta))
+        if steps[i] == steps[-1] and delta > 0 and self.status in ACTIVE_STATUSES and self.status != "paused":
+            self.selected_step = None  # back to following the run
+        else:
+            self.selected_step = steps[i]
+        self.refresh_bindings()
+
+    def action_live(self) -> None:
+        self.selected_step = None
+        self.refresh_bindings()
+
+    def action_view(self, view: str) -> None:
+        self.view = view
+
+    def action_cycle_filter(self) -> None:
+        self.query_one(CompletionsView).action_cycle_filter()
+        if self.compact and self.view not in ("completions",):
+            self.view = "completions"
+
+    def action_search(self) -> None:
+        if self.compact:
+            self.view = "completions"
+        box = self.query_one("#search", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.query_one(CompletionsView).search = event.value
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.remove_class("-shown")
+        self.query_one(CompletionsView).focus()
+
+    def on_key(self, event: Any) -> None:
+        box = self.query_one("#search", Input)
+        if event.key == "escape" and box.has_focus:
+            box.value = ""
+            box.remove_class("-shown")
+            self.query_one(CompletionsView).focus()
+            event.stop()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_pause_resume(self) -> None:
+        command = "resume" if self.status in ("paused", "pausing") else "pause"
+        self._send(command)
+
+    def action_stop_run(self) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._send("stop")
+
+        self.app.push_screen(
+            ConfirmModal(f"Stop {self.run_name}? It saves a checkpoint at the next step boundary, then ends.",
+                         yes="Stop"), answer)
+
+    def action_kill_run(self) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._send("kill")
+
+        self.app.push_screen(
+            ConfirmModal(f"Kill {self.run_name} now? No checkpoint is saved.", yes="Kill"), answer)
+
+    @work(thread=True, group="control")
+    def _send(self, command: str) -> None:
+        """Write a control command into the store (off the event loop)."""
+        try:
+            path = self.watcher.path if self.watcher else None
+            if path is None:
+                raise StoreError("the run is not open yet")
+            with RunStore.open(path, readonly=False) as store:
+                store.issue_command(command)
+        except (StoreError, OSError, ValueError) as e:
+            self.app.call_from_thread(self.notify, str(e), title=f"{command} failed", severity="error")
+            return
+        text = {
+            "pause": "pausing: the run pauses at the next step boundary",
+            "resume": "resuming",
+            "stop": "stopping: a checkpoint is saved at the next step boundary",
+            "kill": "kill sent",
+        }[command]
+        self.app.call_from_thread(self.notify, text, title=self.run_name)

@@ -1,0 +1,81 @@
+"""System panel: per-GPU VRAM and utilisation from NVML, else CPU and RAM from psutil, and says which."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+GiB = 1024**3
+
+
+def bar(frac: float | None, width: int, style: str) -> Text:
+    """A horizontal gauge."""
+    t = Text()
+    if frac is None:
+        return t.append("·" * width, style="dim")
+    n = max(0, min(width, round(frac * width)))
+    return t.append("█" * n, style=style).append("░" * (width - n), style="dim")
+
+
+class SystemPanel(Static):
+    """The latest system sample, as the runner recorded it."""
+
+    DEFAULT_CSS = """
+    SystemPanel { height: auto; padding: 0 1; }
+    """
+
+    sample: reactive[dict[str, Any] | None] = reactive(None, always_update=True)
+
+    def watch_sample(self, sample: dict[str, Any] | None) -> None:
+        self.update(self._table(sample))
+
+    def _style(self, frac: float | None) -> str:
+        theme = self.app.current_theme
+        if frac is None:
+            return "dim"
+        return theme.error if frac > 0.92 else theme.warning if frac > 0.8 else theme.success
+
+    def _table(self, s: dict[str, Any] | None) -> Table | Text:
+        if not s:
+            return Text("no system sample yet", style="dim")
+        width = max(8, min(30, (self.size.width or 60) - 34))
+        t = Table.grid(padding=(0, 1))
+        t.add_column(no_wrap=True)
+        t.add_column(no_wrap=True)
+        t.add_column(no_wrap=True, justify="right")
+        gpus = s.get("gpus") or []
+        for g in gpus:
+            used, total = g.get("mem_used"), g.get("mem_total")
+            frac = used / total if used is not None and total else None
+            label = f"GPU{g.get('index', '?')} VRAM"
+            t.add_row(label, bar(frac, width, self._style(frac)),
+                      f"{(used or 0) / GiB:.1f}/{(total or 0) / GiB:.1f} GiB")
+            util = g.get("util")
+            extra = []
+            if g.get("temp_c") is not None:
+                extra.append(f"{g['temp_c']}°C")
+            if g.get("power_w") is not None:
+                extra.append(f"{g['power_w']:.0f} W")
+            if g.get("proc_mem"):
+                extra.append(f"run {g['proc_mem'] / GiB:.1f} GiB")
+            t.add_row(f"GPU{g.get('index', '?')} util", bar(util / 100 if util is not None else None, width,
+                                                               self.app.current_theme.primary),
+                      f"{util if util is not None else '-'}% " + " ".join(extra))
+        cpu = s.get("cpu_percent")
+        t.add_row("CPU", bar(cpu / 100 if cpu is not None else None, width, self.app.current_theme.primary),
+                  f"{cpu:.0f}% of {s.get('cpu_count') or '?'}" if cpu is not None else "-")
+        used, total = s.get("ram_used"), s.get("ram_total")
+        frac = used / total if used and total else None
+        t.add_row("RAM", bar(frac, width, self._style(frac)), f"{(used or 0) / GiB:.1f}/{(total or 0) / GiB:.1f} GiB")
+        if s.get("proc_rss"):
+            t.add_row("runner", Text(""), f"{s['proc_rss'] / GiB:.2f} GiB RSS")
+        if not gpus:
+            why = str(s.get("gpu_source") or "none")
+            t.add_row(Text("no GPU figures (NVML unavailable): showing CPU and RAM", style="dim"), "", "")
+            if why.startswith("none (") and len(why) < 80:
+                t.add_row(Text(why[6:-1], style="dim"), "", "")
+        return t

@@ -1,1 +1,1 @@
-"""The Textual dashboard (imports no torch, transformers or trl)."""
+"""The Textual dashboard."""

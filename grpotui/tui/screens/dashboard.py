@@ -265,6 +265,12 @@ class DashboardScreen(Screen):
         box.add_class("-shown")
         box.focus()
 
+    @on(GroupSpreadPanel.GroupSelected)
+    def _group_selected(self, event: GroupSpreadPanel.GroupSelected) -> None:
+        if self.compact:
+            self.view = "completions"
+        self.query_one(CompletionsView).scroll_to_group(event.grp)
+
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         self.query_one(CompletionsView).search = event.value

@@ -1,1 +1,1 @@
-"""Small reusable pieces of the dashboard."""
+"""Small reusable widgets of the dashboard."""

@@ -19,6 +19,7 @@ class AlertsPanel(DataTable):
         self.cursor_type = "row"
         self.zebra_stripes = True
         self.add_columns("step", "severity", "rule", "message")
+        self.border_title = "alerts"
         self.border_subtitle = "no alerts"
 
     def show(self, alerts: list[dict[str, Any]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
@@ -39,43 +40,53 @@ class SystemPanel(Static):
             return "dim"
         return theme.error if frac > 0.92 else theme.warning if frac > 0.8 else theme.success
 
-    def _table(self, s: dict[str, Any] | None) -> Table | Text:
+    def _table(self, s: dict[str, Any] | None) -> Group | Text:
         if not s:
             return Text("no system sample yet", style="dim")
-        width = max(8, min(30, (self.size.width or 60) - 34))
-        t = Table.grid(padding=(0, 1))
-        t.add_column(no_wrap=True)
-        t.add_column(no_wrap=True)
-        t.add_column(no_wrap=True, justify="right")
+        width = max(8, min(40, (self.size.width or 60) - 30))
+        theme = self.app.current_theme
+        parts: list[Any] = []
+
+        def grid() -> Table:
+            t = Table.grid(padding=(0, 1))
+            t.add_column(no_wrap=True, min_width=6)
+            t.add_column(no_wrap=True)
+            t.add_column(no_wrap=True, overflow="ellipsis")
+            return t
+
         gpus = s.get("gpus") or []
         for g in gpus:
-            used, total = g.get("mem_used"), g.get("mem_total")
-            frac = used / total if used is not None and total else None
-            label = f"GPU{g.get('index', '?')} VRAM"
-            t.add_row(label, bar(frac, width, self._style(frac)),
-                      f"{(used or 0) / GiB:.1f}/{(total or 0) / GiB:.1f} GiB")
-            util = g.get("util")
-            extra = []
+            head = Text(f"GPU{g.get('index', '?')} ", style="bold", no_wrap=True, overflow="ellipsis")
+            extra = [str(g.get("name") or "")]
             if g.get("temp_c") is not None:
                 extra.append(f"{g['temp_c']}°C")
             if g.get("power_w") is not None:
                 extra.append(f"{g['power_w']:.0f} W")
-            if g.get("proc_mem"):
-                extra.append(f"run {g['proc_mem'] / GiB:.1f} GiB")
-            t.add_row(f"GPU{g.get('index', '?')} util", bar(util / 100 if util is not None else None, width,
-                                                               self.app.current_theme.primary),
-                      f"{util if util is not None else '-'}% " + " ".join(extra))
+            head.append(" · ".join(x for x in extra if x), style="dim")
+            parts.append(head)
+            t = grid()
+            used, total = g.get("mem_used"), g.get("mem_total")
+            frac = used / total if used is not None and total else None
+            mine = f" run {g['proc_mem'] / GiB:.1f}" if g.get("proc_mem") else ""
+            t.add_row("VRAM", bar(frac, width, self._style(frac)),
+                      f"{(used or 0) / GiB:.1f}/{(total or 0) / GiB:.0f} GiB{mine}")
+            util = g.get("util")
+            t.add_row("util", bar(util / 100 if util is not None else None, width, theme.primary),
+                      f"{util}%" if util is not None else "-")
+            parts.append(t)
+        if not gpus:
+            why = str(s.get("gpu_source") or "none")
+            parts.append(Text("No GPU figures (NVML unavailable): showing CPU and RAM", style="dim"))
+            if why.startswith("none (") and len(why) < 90:
+                parts.append(Text(why[6:-1], style="dim", no_wrap=True, overflow="ellipsis"))
+        t = grid()
         cpu = s.get("cpu_percent")
-        t.add_row("CPU", bar(cpu / 100 if cpu is not None else None, width, self.app.current_theme.primary),
+        t.add_row("CPU", bar(cpu / 100 if cpu is not None else None, width, theme.primary),
                   f"{cpu:.0f}% of {s.get('cpu_count') or '?'}" if cpu is not None else "-")
         used, total = s.get("ram_used"), s.get("ram_total")
         frac = used / total if used and total else None
-        t.add_row("RAM", bar(frac, width, self._style(frac)), f"{(used or 0) / GiB:.1f}/{(total or 0) / GiB:.1f} GiB")
+        t.add_row("RAM", bar(frac, width, self._style(frac)), f"{(used or 0) / GiB:.1f}/{(total or 0) / GiB:.0f} GiB")
         if s.get("proc_rss"):
             t.add_row("runner", Text(""), f"{s['proc_rss'] / GiB:.2f} GiB RSS")
-        if not gpus:
-            why = str(s.get("gpu_source") or "none")
-            t.add_row(Text("no GPU figures (NVML unavailable): showing CPU and RAM", style="dim"), "", "")
-            if why.startswith("none (") and len(why) < 80:
-                t.add_row(Text(why[6:-1], style="dim"), "", "")
-        return t
+        parts.append(t)
+        return Group(*parts)

@@ -24,13 +24,28 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def home(tmp_path: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh GRPOTUI_HOME whose cache/ is the session's shared cache."""
+def home(tmp_path: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh GRPOTUI_HOME whose cache/ is the session's shared cache; its runners end with the test."""
     h = tmp_path / "home"
     h.mkdir()
     (h / "cache").symlink_to(shared_cache)
     monkeypatch.setenv("GRPOTUI_HOME", str(h))
-    return h
+    yield h
+    _end_runners(h)
+
+
+def _end_runners(home: Path) -> None:
+    """Kill every runner process still working on a run under ``home`` (a failed test leaves some)."""
+    import psutil
+
+    runs = str(home / "runs")
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info.get("cmdline") or []
+        if any(arg.startswith(runs) for arg in cmd) and "grpotui.runner" in cmd:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
 
 
 def run_cli(*args: str, home: Path, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from rich.color import Color as RichColor
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.padding import Padding
@@ -14,17 +15,19 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.color import Color
+from textual.color import Color, ColorParseError
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
 from textual.theme import Theme
+from textual.timer import Timer
 from textual.widgets import Static
 
 from grpotui.store.db import Completion, Group
 
 FILTERS = ("all", "wrong", "unparseable", "zero-spread")
 PROMPT_CHARS = 320
+SEARCH_DELAY = 0.15  # seconds: a search typed key by key redraws once the keys pause
 VERDICT_LABELS = {"right": "✓ right", "wrong": "✗ wrong", "unparseable": "? unparseable"}
 VERDICT_COLORS = {"right": "success", "wrong": "error", "unparseable": "warning"}
 
@@ -53,8 +56,11 @@ class CompletionsView(Vertical):
         self._body = VerticalScroll()
         self._cards: list[Static] = []
         self._card_grps: list[int | None] = []
+        self._search_timer: Timer | None = None
         self.shown = 0
+        """Completions on show, after the filter and the search."""
         self.total = 0
+        """Completions of the step."""
 
     def compose(self) -> ComposeResult:
         yield self._summary
@@ -91,19 +97,17 @@ class CompletionsView(Vertical):
         self._redraw()
 
     def watch_search(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, self._search_settled)
+
+    def _search_settled(self) -> None:
+        self._search_timer = None
         self._body.scroll_home(animate=False)
         self._redraw()
 
     def _on_theme_changed(self, theme: Theme) -> None:
         self._redraw()
-
-    def _keep(self, group: Group, c: Completion, query: str) -> bool:
-        f = self.filter
-        if f == "wrong" and c.verdict != "wrong" or f == "unparseable" and c.verdict != "unparseable":
-            return False
-        if f == "zero-spread" and group.spread != 0:
-            return False
-        return not query or query in group.prompt.lower() or query in c.completion.lower()
 
     def _redraw(self) -> None:
         if not self.is_mounted:
@@ -115,8 +119,7 @@ class CompletionsView(Vertical):
         self.total = sum(len(g.completions) for g in self._groups)
         self.shown = 0
         for g in self._groups:
-            kept = [c for c in g.completions if self._keep(g, c, query)]
-            if kept:
+            if kept := _kept(g, self.filter, query):
                 self.shown += len(kept)
                 cards.append((g.grp, _group_card(g, kept, styles, pattern)))
         self._summary.update(self._summary_line())
@@ -126,7 +129,9 @@ class CompletionsView(Vertical):
         self._update_cards(cards)
 
     def _summary_line(self) -> Content:
-        parts: list[str | tuple[str, str]] = [] if self._step is None else [(f"step {self._step}", "bold"), " · "]
+        parts: list[str | tuple[str, str]] = []
+        if self._step is not None:
+            parts += [(f"step {self._step}", "bold"), " · "]
         parts += ["showing ", (str(self.shown), "bold"), " of ", (str(self.total), "bold"), " completions"]
         notes = [] if self.filter == "all" else [f"filter: {self.filter}"]
         notes += [f'search: "{self.search.strip()}"'] if self.search.strip() else []
@@ -136,7 +141,7 @@ class CompletionsView(Vertical):
 
     def _update_cards(self, cards: list[tuple[int | None, RenderableType]]) -> None:
         """Reuse one Static per group card; mount more only when there are more groups than ever before."""
-        for card, (_, renderable) in zip(self._cards, cards):
+        for card, (_, renderable) in zip(self._cards, cards, strict=False):
             card.update(renderable)
             card.display = True
         new = [Static(renderable, classes="group") for _, renderable in cards[len(self._cards) :]]
@@ -152,8 +157,11 @@ class _Styles:
     """The Rich styles of the current theme, resolved once per redraw."""
 
     def __init__(self, variables: dict[str, str]) -> None:
-        def color(name: str) -> Color:
-            return Color.parse(variables[name]).rich_color
+        def color(name: str) -> RichColor | None:
+            try:
+                return Color.parse(variables[name]).rich_color
+            except (KeyError, ColorParseError):  # ANSI themes: "ansi_green 50%"
+                return None
 
         self.verdict = {v: Style(color=color(f"text-{c}"), bold=True) for v, c in VERDICT_COLORS.items()}
         self.answer = {
@@ -162,7 +170,22 @@ class _Styles:
         }
         self.answer[None] = Style(bold=True, underline=True)
         self.match = Style(color=color("background"), bgcolor=color("accent"), bold=True)
+        if self.match.bgcolor is None:
+            self.match = Style(reverse=True, bold=True)
         self.no_signal = Style(color=color("text-warning"), italic=True)
+
+
+def _kept(group: Group, filter: str, query: str) -> list[Completion]:
+    """The completions of `group` that pass `filter` and contain `query` (or whose prompt does)."""
+    if filter == "zero-spread" and group.spread != 0:
+        return []
+    verdict = filter if filter in ("wrong", "unparseable") else None
+    in_prompt = not query or query in group.prompt.lower()
+    return [
+        c
+        for c in group.completions
+        if (verdict is None or c.verdict == verdict) and (in_prompt or query in c.completion.lower())
+    ]
 
 
 def _highlight(text: Text, pattern: re.Pattern[str] | None, style: Style) -> Text:
@@ -175,16 +198,18 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
     return "–" if x is None else format(x, fmt)
 
 
-def _group_card(group: Group, kept: list[Completion], styles: _Styles, pattern: re.Pattern[str] | None) -> RichGroup:
-    """One group: a rule with its number and spread, the prompt (dim, truncated), the expected answer, the completions."""
+def _group_card(
+    group: Group, kept: list[Completion], styles: _Styles, pattern: re.Pattern[str] | None
+) -> RichGroup:
+    """A group: a rule with its counts, the prompt (dim, truncated), the expected answer, the completions."""
     v = Counter(c.verdict for c in group.completions)
     title = Text.assemble(
         (f" group {group.grp} ", "bold"),
         (f"· {len(kept)} of {len(group.completions)} · spread {group.spread:.2f} ", "dim"),
-        (f"✓{v['right']} ", styles.verdict["right"]),
-        (f"✗{v['wrong']} ", styles.verdict["wrong"]),
-        (f"?{v['unparseable']} ", styles.verdict["unparseable"]),
+        *((f"{VERDICT_LABELS[k][0]}{v[k]} ", styles.verdict[k] if v[k] else "dim") for k in VERDICT_LABELS),
     )
+    if v[None]:
+        title.append(f"○{v[None]} unknown ", "dim")
     if group.spread == 0:
         title.append(" no signal (zero spread) ", styles.no_signal)
     prompt = group.prompt.strip()
@@ -201,7 +226,8 @@ def _group_card(group: Group, kept: list[Completion], styles: _Styles, pattern: 
         Padding(expected, (0, 0, 0, 2)),
     ]
     for c in kept:
-        parts += ["", _completion_header(c, styles), Padding(_completion_body(c, styles, pattern), (0, 0, 0, 4))]
+        body = Padding(_completion_body(c, styles, pattern), (0, 0, 0, 4))
+        parts += ["", _completion_header(c, styles), body]
     parts.append("")
     return RichGroup(*parts)
 
@@ -230,10 +256,16 @@ def _completion_body(c: Completion, styles: _Styles, pattern: re.Pattern[str] | 
     text = Text(c.completion.strip(), style="dim" if c.verdict == "unparseable" else "")
     answer_style = styles.answer.get(c.verdict, styles.answer[None])
     if c.answer:
-        at = text.plain.rfind(c.answer)
+        at = _answer_at(text.plain, c.answer)
         if at >= 0:
             text.stylize(answer_style, at, at + len(c.answer))
         else:
             text.append("  → answer: ", "dim")
             text.append(c.answer, answer_style)
     return _highlight(text, pattern, styles.match)
+
+
+def _answer_at(text: str, answer: str) -> int:
+    """Where `answer` is in `text`: its last occurrence not inside a longer number, else its last, else -1."""
+    alone = list(re.finditer(rf"(?<![\d.]){re.escape(answer)}(?!\d)", text))
+    return alone[-1].start() if alone else text.rfind(answer)

@@ -18,17 +18,13 @@ from textual.widgets.option_list import Option
 
 from grpotui.store.db import Group
 
-BARS = "▁▂▃▄▅▆▇█"
+BARS = "▂▃▄▅▆▇█"  # the lowest is still visible
 NO_SIGNAL = "no signal"
 MUTED = "$text-muted"
 
 
 def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
-
-
-def _verdicts(groups: Sequence[Group]) -> Counter[str | None]:
-    return Counter(c.verdict for g in groups for c in g.completions)
 
 
 class GroupSpreadPanel(Vertical):
@@ -94,14 +90,13 @@ class GroupSpreadPanel(Vertical):
         self._width = self._list.scrollable_content_region.width
         rows = self._rows(self._width or 80)
         ol = self._list
-        grps = [g.grp for g in self._groups]
-        ids = [str(grp) for grp in grps]
+        ids = [str(g.grp) for g in self._groups]
         if [o.id for o in ol.options] == ids:
             for index, row in enumerate(rows):
                 ol.replace_option_prompt_at_index(index, row)
             return
         keep = ol.highlighted_option.id if ol.highlighted_option is not None else None
-        ol.set_options(Option(row, id=option_id) for option_id, row in zip(ids, rows))
+        ol.set_options(Option(row, id=option_id) for option_id, row in zip(ids, rows, strict=True))
         if rows:
             ol.highlighted = ids.index(keep) if keep in ids else 0
 
@@ -115,7 +110,7 @@ class GroupSpreadPanel(Vertical):
         rewards = [r for g in groups for r in g.rewards]
         mean = f"{sum(rewards) / len(rewards):.2f}" if rewards else "–"
         zero = sum(g.spread == 0 for g in groups)
-        v = _verdicts(groups)
+        v = Counter(c.verdict for g in groups for c in g.completions)
         parts: list[str | tuple[str, str]] = [
             (step, "bold"),
             f" · {len(groups)} groups × {k} samples · mean reward ",
@@ -146,6 +141,7 @@ class GroupSpreadPanel(Vertical):
         num_w = max([4, *(len(f"{r:.2f}") for r in rewards)])
         count_w = len(str(k))
         unknown = any(c.verdict is None for g in groups for c in g.completions)
+        tag_w = len(NO_SIGNAL) if any(g.spread == 0 for g in groups) else 0
 
         def bar(r: float | None) -> tuple[str, str]:
             if not _finite(r):
@@ -159,7 +155,7 @@ class GroupSpreadPanel(Vertical):
         def count(symbol: str, n: int, style: str) -> Content:
             return Content.styled(f"{symbol}{n:>{count_w}}", style if n else MUTED)
 
-        parts = []
+        cells: list[tuple[Content, Content, Content, Content]] = []  # label, stats, counts, tag
         for g in groups:
             rs, v = g.rewards, Counter(c.verdict for c in g.completions)
             stats = Content(" ").join(
@@ -174,22 +170,24 @@ class GroupSpreadPanel(Vertical):
                     count("✓", v["right"], "$text-success"),
                     count("✗", v["wrong"], "$text-error"),
                     count("?", v["unparseable"], "$text-warning"),
-                    *([count("–", v[None], "")] if unknown else []),
+                    *([count("○", v[None], "")] if unknown else []),
                 ]
             )
             zero = g.spread == 0
-            tag = Content.styled(NO_SIGNAL if zero else " " * len(NO_SIGNAL), "italic $text-warning")
+            tag = Content.styled(NO_SIGNAL if zero else " " * tag_w, "italic $text-warning")
             label = Content.styled(f"#{g.grp}".ljust(label_w), MUTED if zero else "bold")
-            parts.append((g, label, [bar(c.reward) for c in g.completions], stats, counts, tag))
+            cells.append((label, stats, counts, tag))
 
-        stats_w = max(p[3].cell_length for p in parts)
-        fixed = label_w + 2 + stats_w + 2 + max(p[4].cell_length for p in parts) + 2 + len(NO_SIGNAL)
+        # One line when the bars (two cells each when there is room, else one) fit beside the numbers.
+        fixed = label_w + 2 + max(c[1].cell_length for c in cells) + 2 + max(c[2].cell_length for c in cells)
+        fixed += 2 + tag_w
         cell_w = next((w for w in (2, 1) if fixed + k * w <= width), 0)
         prompt_w = width - fixed - k * cell_w - 2
 
         rows = []
-        for g, label, bars, stats, counts, tag in parts:
-            strip = Content.assemble(*(part for b in bars for part in (b, " " * (cell_w - 1))))
+        for g, (label, stats, counts, tag) in zip(groups, cells, strict=True):
+            gap = " " * (cell_w - 1)
+            strip = Content.assemble(*(part for c in g.completions for part in (bar(c.reward), gap)))
             if cell_w:
                 strip = strip.pad_right(k * cell_w - strip.cell_length)
                 row = Content.assemble(label, " ", strip, " ", stats, "  ", counts, "  ", tag)

@@ -1,0 +1,168 @@
+"""The real app driven by Pilot: the runs screen, a dashboard replaying a recorded run, and live control
+of a real runner process."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from grpotui.store import RunStore
+from grpotui.store.paths import STORE_FILE
+from grpotui.tui.app import make_app
+from grpotui.tui.screens.confirm import ConfirmModal
+from grpotui.tui.screens.dashboard import DashboardScreen
+from grpotui.tui.screens.runs import RunsScreen
+from grpotui.tui.widgets.completions import CompletionsView
+from grpotui.tui.widgets.groups import GroupSpreadPanel
+from grpotui.tui.widgets.header import RunHeader
+from recorded import write_recorded_run
+
+
+async def _settle(pilot, rounds: int = 3) -> None:
+    """Let polls run: worker threads, then the messages they post back."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
+async def _until(pilot, pred, timeout: float = 60.0, what: str = "condition") -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        await pilot.pause(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _header(app) -> str:
+    return app.screen.query_one(RunHeader).render().plain
+
+
+async def test_runs_screen_lists_every_run_with_its_status(home: Path) -> None:
+    write_recorded_run(home, "done-run")
+    write_recorded_run(home, "dead-run", status="running")  # no runner process: reads `lost`
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _settle(pilot)
+        assert isinstance(app.screen, RunsScreen)
+        table = app.screen.query_one("#runs", DataTable)
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        assert rows == {"done-run": "finished", "dead-run": "lost"}
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_empty_home_says_how_to_start(home: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        assert app.screen.has_class("-empty")
+
+
+async def test_replay_of_a_finished_run_steps_through_history(home: Path) -> None:
+    write_recorded_run(home, "replay", steps=40)
+    app = make_app(run_name="replay")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen) and not screen.has_class("-compact")
+        text = _header(app)
+        assert "replay" in text and "FINISHED" in text and "step 40/40" in text
+        spread = screen.query_one(GroupSpreadPanel)
+        assert spread.groups[0].step == 40 and len(spread.groups) == 2
+        # a finished run is read-only: no pause / stop / kill
+        assert screen.check_action("pause_resume", ()) is False
+        assert screen.check_action("kill_run", ()) is False
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await _settle(pilot)
+        assert screen.selected_step == 38 and spread.groups[0].step == 38
+        assert "viewing step 38" in _header(app)
+        await pilot.press("left_curly_bracket")
+        await _settle(pilot)
+        assert screen.selected_step == 28
+        await pilot.press("l")
+        await _settle(pilot)
+        assert screen.selected_step is None and spread.groups[0].step == 40
+        await pilot.press("p")  # nothing to pause: no command reaches the store
+        with RunStore.open(home / "runs" / "replay" / STORE_FILE) as s:
+            assert s.commands() == []
+
+
+async def test_completions_filter_and_search(home: Path) -> None:
+    write_recorded_run(home, "look", steps=10)
+    app = make_app(run_name="look")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot)
+        view = app.screen.query_one(CompletionsView)
+        assert view.filter == "all"
+        await pilot.press("f")
+        assert view.filter == "wrong"
+        await pilot.press("slash")
+        await pilot.press(*"Janet")
+        await _settle(pilot)
+        assert view.search == "Janet"
+        await pilot.press("escape")
+        assert view.search == ""
+
+
+async def test_compact_layout_moves_panels_into_tabs(home: Path) -> None:
+    write_recorded_run(home, "small", steps=5)
+    app = make_app(run_name="small")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert screen.has_class("-compact") and screen.view == "curves"
+        await pilot.press("3")
+        assert screen.view == "completions"
+        assert screen.query_one("#completions-box").display and not screen.query_one("#top").display
+        await pilot.press("2")
+        assert screen.query_one("#groups").display and not screen.query_one("#completions-box").display
+
+
+async def test_unknown_theme_falls_back_with_a_notice(home: Path) -> None:
+    app = make_app(theme="no-such-theme")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        assert app.theme == "grpotui-dark"
+    assert make_app(theme="grpotui-light").theme == "grpotui-light"
+
+
+@pytest.mark.slow
+async def test_live_pause_resume_and_kill_a_real_run(home: Path) -> None:
+    from grpotui.runner.launch import launch, prepare
+
+    cfg, name, kind = prepare(None, [], steps=100000, name="live")
+    launch(cfg, name, kind)
+    app = make_app(run_name="live")
+    store = RunStore.open(home / "runs" / "live" / STORE_FILE)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = app.screen
+        await _until(pilot, lambda: screen.last_step >= 10 and screen.status == "running", what="live steps")
+        assert screen.query_one(GroupSpreadPanel).groups
+
+        await pilot.press("p")
+        await _until(pilot, lambda: store.run_info()["status"] == "paused", what="the runner to pause")
+        await _until(pilot, lambda: screen.status == "paused", what="the header to say paused")
+        assert "PAUSED" in _header(app)
+        step = store.last_step()
+        time.sleep(1.5)
+        assert store.last_step() == step
+
+        await pilot.press("p")
+        await _until(pilot, lambda: store.last_step() > step + 3, what="steps after resume")
+
+        await pilot.press("k")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")  # the safe answer: nothing happens
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("k")
+        await pilot.press("y")
+        await _until(pilot, lambda: store.run_info()["status"] == "killed", what="killed")
+        await _until(pilot, lambda: screen.status == "killed", what="the header to say killed")
+    store.close()

@@ -1,0 +1,33 @@
+"""SVG snapshots of the dashboard replaying a recorded run (fixed data and clock), small and big."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grpotui.tui.app import make_app
+from recorded import write_recorded_run
+
+
+async def _loaded(pilot) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+def test_dashboard_snapshot(size: tuple[int, int], home: Path, snap_compare) -> None:
+    write_recorded_run(home, "gsm8k-qwen", steps=40)
+    assert snap_compare(make_app(run_name="gsm8k-qwen"), terminal_size=size, run_before=_loaded)
+
+
+def test_dashboard_completions_tab_snapshot(home: Path, snap_compare) -> None:
+    write_recorded_run(home, "gsm8k-qwen", steps=40)
+
+    async def completions(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("3")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(run_name="gsm8k-qwen"), terminal_size=(80, 24), run_before=completions)

@@ -166,3 +166,18 @@ async def test_live_pause_resume_and_kill_a_real_run(home: Path) -> None:
         await _until(pilot, lambda: store.run_info()["status"] == "killed", what="killed")
         await _until(pilot, lambda: screen.status == "killed", what="the header to say killed")
     store.close()
+
+
+async def test_nan_metrics_are_shown_not_fatal(home: Path) -> None:
+    write_recorded_run(home, "nan-run", steps=10, status="running")
+    with RunStore.open(home / "runs" / "nan-run" / STORE_FILE, readonly=False) as s:
+        for step in (11, 12):
+            s.record_metrics(step, {"reward": float("nan"), "loss": float("inf"), "kl": float("nan")})
+        s.set_status("failed", "ValueError: loss is NaN", step=12, exit_code=1)
+    app = make_app(run_name="nan-run")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot)
+        await pilot.pause(0.3)  # a full render of every plot
+        assert "FAILED" in _header(app)
+        titles = [p.plt._active.monitor.title for p in app.screen.query("MetricPlot")]
+        assert any("non-finite" in (t or "") for t in titles), titles

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import time
-from collections.abc import Awaitable, Callable
 
 from rich.console import Console
 from rich.padding import Padding
@@ -113,7 +110,7 @@ def big_groups(n_groups: int = 8, size: int = 8) -> list[Group]:
                 )
                 for i in range(size)
             ),
-        )  # fmt: skip
+        )
         for g in range(n_groups)
     ]
 
@@ -152,16 +149,6 @@ class CompletionsApp(App[None]):
         view.query_one("VerticalScroll").focus()
 
 
-def run_async(test: Callable[[], Awaitable[None]]) -> Callable[[], None]:
-    """Run an async test with asyncio (no pytest async plugin needed)."""
-
-    @functools.wraps(test)
-    def wrapper() -> None:
-        asyncio.run(test())
-
-    return wrapper
-
-
 def plain(widget: Static) -> str:
     """What a Static shows, as plain text (Rich renderables rendered at 100 columns)."""
     content = widget.content
@@ -187,7 +174,6 @@ def view_text(view: CompletionsView) -> str:
 # ------------------------------------------------------------------------------------------------------------
 
 
-@run_async
 async def test_panel_summary_and_rows_at_80_columns() -> None:
     app = PanelApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -212,7 +198,6 @@ async def test_panel_summary_and_rows_at_80_columns() -> None:
         assert "·" in sprints and "mean 0.67" in sprints  # the reward-less sample is a dim dot
 
 
-@run_async
 async def test_panel_uses_the_width_at_200_columns() -> None:
     app = PanelApp()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -223,7 +208,6 @@ async def test_panel_uses_the_width_at_200_columns() -> None:
         assert "Janet’s ducks lay 16 eggs" in rows[0]  # the prompt fills what is left
 
 
-@run_async
 async def test_panel_two_lines_per_group_when_narrow() -> None:
     app = PanelApp(big_groups(4, 64))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -237,7 +221,6 @@ async def test_panel_two_lines_per_group_when_narrow() -> None:
         assert all("\n" not in row for row in panel_rows(panel))
 
 
-@run_async
 async def test_panel_empty_state_and_selection() -> None:
     app = PanelApp([])
     async with app.run_test(size=(80, 24)) as pilot:
@@ -257,7 +240,6 @@ async def test_panel_empty_state_and_selection() -> None:
         assert app.selected == [2, 0]
 
 
-@run_async
 async def test_panel_follows_the_theme() -> None:
     app = PanelApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -281,7 +263,6 @@ def test_panel_snapshot(snap_compare) -> None:
 # ------------------------------------------------------------------------------------------------------------
 
 
-@run_async
 async def test_completions_show_every_group_with_answers_and_markup_as_text() -> None:
     app = CompletionsApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -300,7 +281,6 @@ async def test_completions_show_every_group_with_answers_and_markup_as_text() ->
         assert "(correctness 1.00 · format 0.50)" in text and "adv +0.50" in text and "len 40" in text
 
 
-@run_async
 async def test_completions_highlight_the_last_occurrence_of_the_answer() -> None:
     app = CompletionsApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -318,7 +298,22 @@ async def test_completions_highlight_the_last_occurrence_of_the_answer() -> None
         assert highlighted("16 - 3 - 4 = 9. 9 / 2") == ["43:4.5"]  # not the "4.5" inside "14.5"
 
 
-@run_async
+async def test_control_codes_in_the_data_never_reach_the_terminal() -> None:
+    bell = "Ring\x07 \x1b[31mred\x1b[0m\r"
+    groups = [
+        Group(STEP, 0, f"{bell} prompt", "1", (completion(0, f"{bell} The answer is 1.", "1", "right", 1.0),))
+    ]
+    app = CompletionsApp(groups)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = view_text(app.query_one(CompletionsView))
+        assert "Ring [31mred[0m prompt" in text and "Ring [31mred[0m The answer is 1." in text
+    app = PanelApp(groups)
+    async with app.run_test(size=(200, 24)) as pilot:
+        await pilot.pause()
+        assert "Ring [31mred[0m prompt" in panel_rows(app.query_one(GroupSpreadPanel))[0]
+
+
 async def test_completions_filter_cycles_and_counts() -> None:
     app = CompletionsApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -350,7 +345,6 @@ async def test_completions_filter_cycles_and_counts() -> None:
             raise AssertionError("an unknown filter is refused")
 
 
-@run_async
 async def test_completions_search_is_case_insensitive_and_highlighted() -> None:
     app = CompletionsApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -376,7 +370,6 @@ async def test_completions_search_is_case_insensitive_and_highlighted() -> None:
         assert view.shown == 0 and "no completions match" in view_text(view)
 
 
-@run_async
 async def test_completions_empty_state_and_big_step_at_200_columns() -> None:
     app = CompletionsApp([])
     async with app.run_test(size=(200, 50)) as pilot:
@@ -396,7 +389,6 @@ async def test_completions_empty_state_and_big_step_at_200_columns() -> None:
         assert body.scroll_y > 0 and view.query(".group")[5].region.y == body.region.y
 
 
-@run_async
 async def test_completions_follow_the_theme() -> None:
     def right_color(view: CompletionsView) -> str:
         card = view.query(".group").first(Static)

@@ -90,6 +90,33 @@ def downsample(xs: list[int], ys: list[float], n: int) -> tuple[list[int], list[
     return ox, oy
 
 
+def smooth(ys: list[float], window: int) -> list[float]:
+    """Trailing rolling mean over ``window`` points (non-finite values are skipped), O(n)."""
+    if window <= 1:
+        return list(ys)
+    out: list[float] = []
+    total, count = 0.0, 0
+    q: deque[float] = deque()
+    for y in ys:
+        v = y if math.isfinite(y) else None
+        q.append(v if v is not None else math.nan)
+        if v is not None:
+            total += v
+            count += 1
+        if len(q) > window:
+            old = q.popleft()
+            if math.isfinite(old):
+                total -= old
+                count -= 1
+        out.append(total / count if count else math.nan)
+    return out
+
+
+def smoothing_window(n: int) -> int:
+    """About 1/40 of the points, at least 1: a readable trend for long runs."""
+    return max(1, n // 40)
+
+
 class RunWatcher:
     """Follows one run's store; each :meth:`poll` returns only what is new."""
 

@@ -30,6 +30,7 @@ PROMPT_CHARS = 320
 SEARCH_DELAY = 0.15  # seconds: a search typed key by key redraws once the keys pause
 VERDICT_LABELS = {"right": "✓ right", "wrong": "✗ wrong", "unparseable": "? unparseable"}
 VERDICT_COLORS = {"right": "success", "wrong": "error", "unparseable": "warning"}
+CONTROL_CODES = dict.fromkeys([*range(9), *range(11, 32), 127])  # all but tab and newline: model text is data
 
 
 class CompletionsView(Vertical):
@@ -175,11 +176,11 @@ class _Styles:
         self.no_signal = Style(color=color("text-warning"), italic=True)
 
 
-def _kept(group: Group, filter: str, query: str) -> list[Completion]:
-    """The completions of `group` that pass `filter` and contain `query` (or whose prompt does)."""
-    if filter == "zero-spread" and group.spread != 0:
+def _kept(group: Group, which: str, query: str) -> list[Completion]:
+    """The completions of `group` that pass the filter `which` and contain `query` (or whose prompt does)."""
+    if which == "zero-spread" and group.spread != 0:
         return []
-    verdict = filter if filter in ("wrong", "unparseable") else None
+    verdict = which if which in ("wrong", "unparseable") else None
     in_prompt = not query or query in group.prompt.lower()
     return [
         c
@@ -212,7 +213,7 @@ def _group_card(
         title.append(f"○{v[None]} unknown ", "dim")
     if group.spread == 0:
         title.append(" no signal (zero spread) ", styles.no_signal)
-    prompt = group.prompt.strip()
+    prompt = group.prompt.strip().translate(CONTROL_CODES)
     if len(prompt) > PROMPT_CHARS and not (pattern and pattern.search(prompt[PROMPT_CHARS:])):
         prompt = prompt[:PROMPT_CHARS].rstrip() + "…"
     expected = (
@@ -253,7 +254,9 @@ def _completion_header(c: Completion, styles: _Styles) -> Text:
 
 def _completion_body(c: Completion, styles: _Styles, pattern: re.Pattern[str] | None) -> Text:
     """The completion text, its extracted answer highlighted (or named after it when not found literally)."""
-    text = Text(c.completion.strip(), style="dim" if c.verdict == "unparseable" else "")
+    text = Text(
+        c.completion.strip().translate(CONTROL_CODES), style="dim" if c.verdict == "unparseable" else ""
+    )
     answer_style = styles.answer.get(c.verdict, styles.answer[None])
     if c.answer:
         at = _answer_at(text.plain, c.answer)

@@ -1,20 +1,23 @@
-"""Curves over steps: reward (mean ± std), reward std, zero-spread groups, KL, loss, entropy, length,
+"""Curves over steps (raw values dim, their rolling mean bright; few points: reward with its ± std band): reward, reward std, zero-spread groups, KL, loss, entropy, length,
 and each reward function's mean; alerts marked on every curve."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+from rich.text import Text
 
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Grid
 from textual_plotext import PlotextPlot
 
-from grpotui.tui.data import Series, downsample
+from grpotui.tui.data import Series, downsample, smooth, smoothing_window
 
 # (widget id, title, metric key); the reward plot adds the std band, the last one every function.
 PLOTS = (
-    ("plot-reward", "reward ±std", "reward"),
+    ("plot-reward", "reward", "reward"),
     ("plot-reward-std", "reward std", "reward_std"),
     ("plot-zero-std", "zero-spread", "frac_reward_zero_std"),
     ("plot-kl", "KL", "kl"),
@@ -44,12 +47,24 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
+def finite(xs: list[int], ys: list[float]) -> tuple[list[int], list[float], int]:
+    """The points plotext can draw, and how many were NaN or infinite."""
+    keep = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
+    return [x for x, _ in keep], [y for _, y in keep], len(xs) - len(keep)
+
+
 class MetricPlot(PlotextPlot):
-    """One small plot."""
+    """One small plot; a value plotext cannot draw never takes the app down."""
 
     DEFAULT_CSS = """
     MetricPlot { height: 1fr; min-height: 7; }
     """
+
+    def render(self) -> Any:
+        try:
+            return super().render()
+        except (ValueError, ZeroDivisionError, OverflowError, IndexError) as e:
+            return Text(f"cannot draw: {e}", style="dim")
 
 
 class CurvesPanel(Grid):
@@ -79,35 +94,48 @@ class CurvesPanel(Grid):
             xmin = xmax = None
             if pid == "plot-funcs":
                 for i, k in enumerate(series.reward_keys()):
-                    xs, ys = series.get(k, upto)
+                    xs, ys, _bad = finite(*series.get(k, upto))
                     if xs:
-                        px, py = downsample(xs, ys, width)
+                        px, py = downsample(xs, smooth(ys, smoothing_window(len(xs))), width)
                         plt.plot(px, py, color=palette[i % len(palette)], marker="hd", label=k.split("/")[1])
                         xmin, xmax = xs[0], xs[-1]
             else:
-                xs, ys = series.get(key, upto)
+                raw_x, raw_y = series.get(key, upto)
+                xs, ys, bad = finite(raw_x, raw_y)
                 if xs:
-                    if pid == "plot-reward":
-                        sx, sd = series.get("reward_std", upto)
-                        if sx == xs:
-                            for band in ([y - s for y, s in zip(ys, sd)], [y + s for y, s in zip(ys, sd)]):
-                                bx, by = downsample(xs, band, width)
-                                plt.plot(bx, by, color="gray", marker="hd")
-                    px, py = downsample(xs, ys, width)
-                    plt.plot(px, py, color=rgb(theme.success if pid == "plot-reward" else theme.primary),
-                             marker="hd")
+                    color = rgb(theme.success if pid == "plot-reward" else theme.primary)
+                    w = smoothing_window(len(xs))
+                    if w > 1:  # raw values as a dim envelope, their rolling mean on top
+                        px, py = downsample(xs, ys, width)
+                        plt.plot(px, py, color="gray", marker="hd")
+                        sm = smooth(ys, w)
+                        px, py = downsample(xs, sm, width)
+                        plt.plot(px, py, color=color, marker="hd")
+                    else:
+                        if pid == "plot-reward":
+                            sx, sd, _ = finite(*series.get("reward_std", upto))
+                            if sx == xs:
+                                for band in ([y - s for y, s in zip(ys, sd)], [y + s for y, s in zip(ys, sd)]):
+                                    bx, by = downsample(xs, band, width)
+                                    plt.plot(bx, by, color="gray", marker="hd")
+                        px, py = downsample(xs, ys, width)
+                        plt.plot(px, py, color=color, marker="hd")
                     xmin, xmax = xs[0], xs[-1]
-                    label = f"{title}  {_fmt(ys[-1])}"
-                elif key == "kl":
+                    # the latest value, or with many steps its rolling mean (~), which is what moves
+                    label = f"{title}  ~{_fmt(sm[-1])}" if w > 1 else f"{title}  {_fmt(raw_y[-1])}"
+                elif key == "kl" and not raw_x:
                     label = "KL: not logged (beta = 0)"
+                if bad:
+                    label = f"{title}  {bad} non-finite!"
             if xmin is not None and xmax is not None:
                 for m in marks:
                     if xmin <= m <= xmax:
                         plt.vline(m, rgb(theme.error))
                 if cursor is not None:
                     plt.vline(cursor, rgb(theme.accent))
-                plt.xlim(xmin, xmax)
-                ticks = int_ticks(xmin, xmax, 4 if plot.size.width > 30 else 3)
-                plt.xticks(ticks, [str(t) for t in ticks])
+                if xmax > xmin:  # plotext divides by the x range
+                    plt.xlim(xmin, xmax)
+                    ticks = int_ticks(xmin, xmax, 4 if plot.size.width > 30 else 3)
+                    plt.xticks(ticks, [str(t) for t in ticks])
             plt.title(label)
             plot.refresh()

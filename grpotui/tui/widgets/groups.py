@@ -201,7 +201,7 @@ class GroupSpreadPanel(Vertical):
 
     @staticmethod
     def _snippet(prompt: str, width: int) -> Content:
-        text = " ".join(prompt.split())
+        text = "".join(filter(str.isprintable, " ".join(prompt.split())))
         if len(text) > width:
             text = text[: width - 1] + "…"
         return Content.styled(text, MUTED)

@@ -40,10 +40,11 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _start(source: str | None, args: argparse.Namespace, *, steps: int | None = None) -> int:
+def _start(source: str | None, args: argparse.Namespace, *, steps: int | None = None,
+           scenario: str = "healthy") -> int:
     from grpotui.runner.launch import RunExists, launch, prepare
 
-    cfg, name, kind = prepare(source, args.set, steps=steps, name=args.name)
+    cfg, name, kind = prepare(source, args.set, steps=steps, name=args.name, scenario=scenario)
     if cfg["model"]["backend"] == "unsloth":
         import importlib.util
 
@@ -67,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return _start(None, args, steps=args.steps)
+    return _start(None, args, steps=args.steps, scenario=args.scenario)
 
 
 def follow(name: str, run_dir: Path, *, poll: float = 0.5, out: Any = None) -> int:
@@ -277,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("demo", help="a real GRPO run of a tiny built-in model on arithmetic, on the CPU")
     sp.add_argument("--steps", type=int, default=800, help="training steps (default 800)")
+    sp.add_argument("--scenario", choices=("healthy", "collapse"), default="healthy",
+                    help="collapse: a real run set up to collapse (lr far too high, no KL penalty)")
     run_opts(sp)
     sp.set_defaults(func=cmd_demo)
 

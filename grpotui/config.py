@@ -88,7 +88,7 @@ DATA_SPEC: _S = {
 TOP_SPEC: _S = {
     "rewards": (("list",), ["correctness"], None, "reward functions"),
 }
-SECTIONS = ("run", "model", "data", "training", "rewards")
+SECTIONS = ("run", "model", "data", "training", "rewards", "health")
 
 
 # ----------------------------------------------------------------------------- loading
@@ -386,6 +386,16 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     cfg["data"] = _check_section("data", raw.get("data", {}), DATA_SPEC, problems)
     cfg["rewards"] = _check_rewards(raw.get("rewards", TOP_SPEC["rewards"][1]), base, problems)
     cfg["training"] = _check_training(raw.get("training", {}), problems)
+    from grpotui.health import HealthConfigError, resolve
+
+    health = raw.get("health", {})
+    if not isinstance(health, dict):
+        problems.append(f"[health]: must be a table, got {_kind_of(health)}")
+        health = {}
+    try:
+        cfg["health"] = resolve(health)
+    except HealthConfigError as e:
+        problems.extend(str(e).splitlines())
 
     if cfg["run"].get("name"):
         try:

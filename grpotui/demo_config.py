@@ -26,10 +26,25 @@ def ensure_demo_assets() -> tuple[str, str]:
     return str(model_dir), str(data_file)
 
 
-def demo_config(steps: int = 800) -> dict[str, Any]:
+# Scenarios change real training settings; nothing is faked: the metrics are what training produces.
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "healthy": {},
+    # A learning rate far too high and no KL penalty: by step ~40 the policy answers one fixed string,
+    # entropy is ~0 and every group has zero reward spread (a real mode collapse).
+    "collapse": {"beta": 0.0, "learning_rate": 3e-2, "lr_scheduler_type": "constant"},
+}
+NOTES = {
+    "healthy": "embedded demo: a tiny Qwen2 learns single-digit sums with GRPO",
+    "collapse": "embedded demo, collapse scenario: lr 3e-2 and beta 0, set up to collapse",
+}
+
+
+def demo_config(steps: int = 800, scenario: str = "healthy") -> dict[str, Any]:
+    if scenario not in SCENARIOS:
+        raise ValueError(f"--scenario {scenario}: one of {', '.join(SCENARIOS)}")
     model_dir, data_file = ensure_demo_assets()
     return {
-        "run": {"note": "embedded demo: a tiny Qwen2 learns single-digit sums with GRPO"},
+        "run": {"note": NOTES[scenario]},
         "model": {"name_or_path": model_dir, "backend": "transformers", "load_in_4bit": False},
         "data": {
             "source": data_file,
@@ -38,5 +53,5 @@ def demo_config(steps: int = 800) -> dict[str, Any]:
             "chat_template": False,
         },
         "rewards": ["correctness"],
-        "training": {**DEMO_TRAINING, "max_steps": steps},
+        "training": {**DEMO_TRAINING, **SCENARIOS[scenario], "max_steps": steps},
     }

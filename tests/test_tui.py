@@ -76,6 +76,8 @@ async def test_replay_of_a_finished_run_steps_through_history(home: Path) -> Non
         assert "replay" in text and "FINISHED" in text and "step 40/40" in text
         spread = screen.query_one(GroupSpreadPanel)
         assert spread.groups[0].step == 40 and len(spread.groups) == 2
+        banner = screen.query_one("#banner")
+        assert banner.display and "kl_blowup" in str(banner.render()) and "step 20" in str(banner.render())
         # a finished run is read-only: no pause / stop / kill
         assert screen.check_action("pause_resume", ()) is False
         assert screen.check_action("kill_run", ()) is False
@@ -181,3 +183,26 @@ async def test_nan_metrics_are_shown_not_fatal(home: Path) -> None:
         assert "FAILED" in _header(app)
         titles = [p.plt._active.monitor.title for p in app.screen.query("MetricPlot")]
         assert any("non-finite" in (t or "") for t in titles), titles
+
+
+@pytest.mark.slow
+async def test_new_run_from_the_runs_screen_lands_on_its_dashboard(home: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("n")
+        from grpotui.tui.screens.new_run import NewRunScreen
+
+        assert isinstance(app.screen, NewRunScreen)
+        app.screen.query_one("#overrides").value = "training.max_stepz=20"
+        app.screen.query_one("#name").value = "from-ui"
+        await pilot.click("#launch")
+        await _until(pilot, lambda: "max_stepz" in str(app.screen.query_one("#problems").render()),
+                     what="the config problem to show")
+        assert isinstance(app.screen, NewRunScreen)  # nothing started
+        assert not (home / "runs" / "from-ui").exists()
+        app.screen.query_one("#overrides").value = "training.max_steps=20"
+        await pilot.click("#launch")
+        await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the new run's dashboard")
+        assert app.screen.run_name == "from-ui"
+        await _until(pilot, lambda: app.screen.status == "finished", what="the run to finish")

@@ -39,6 +39,7 @@ class Controller:
         self.stop_reason = "stopped by user"
         self.stop_exit_code = 4
         self._pending_stop: str | None = None
+        self.on_tick: Callable[[], None] | None = None  # e.g. the stall check
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="grpotui-control", daemon=True)
         self.error: BaseException | None = None
@@ -59,6 +60,8 @@ class Controller:
                     reason, self._pending_stop = self._pending_stop, None
                     self.request_stop(reason)
                 self.poll_commands()
+                if self.on_tick is not None:
+                    self.on_tick()
                 now = time.monotonic()
                 if now >= next_sample:
                     next_sample = now + self.sample_interval
@@ -79,9 +82,7 @@ class Controller:
 
     def handle(self, command: str) -> None:
         if command == "pause":
-            self.resume_event.clear()
-            self.pause_requested.set()
-            self.store.set_status("pausing", "pause requested", step=self.step)
+            self.request_pause("pause requested")
         elif command == "resume":
             if self.pause_requested.is_set():
                 self.pause_requested.clear()
@@ -91,6 +92,13 @@ class Controller:
             self.request_stop("stopped by user")
         elif command == "kill":
             self.kill("killed by user")
+
+    def request_pause(self, reason: str) -> None:
+        if self.pause_requested.is_set() or self.stop_requested.is_set():
+            return
+        self.resume_event.clear()
+        self.pause_requested.set()
+        self.store.set_status("pausing", reason, step=self.step)
 
     def request_stop(self, reason: str, exit_code: int = 4) -> None:
         if self.stop_requested.is_set():

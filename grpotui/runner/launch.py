@@ -91,15 +91,15 @@ def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: di
 
 
 def prepare(source: str | None, overrides: list[str], *, steps: int | None = None,
-            name: str | None = None) -> tuple[dict[str, Any], str, str]:
+            name: str | None = None, scenario: str = "healthy") -> tuple[dict[str, Any], str, str]:
     """Resolve a config (a TOML path, or None / "demo" for the demo) into ``(config, name, kind)``."""
     from grpotui import config
 
     if source in (None, "", "demo"):
         from grpotui.demo_config import demo_config
 
-        cfg = config.load(None, overrides, base_config=demo_config(steps=steps or 800))
-        kind, prefix = "demo", "demo"
+        cfg = config.load(None, overrides, base_config=demo_config(steps=steps or 800, scenario=scenario))
+        kind, prefix = "demo", "demo" if scenario == "healthy" else f"demo-{scenario}"
     else:
         path = Path(source).expanduser()
         cfg = config.load(path, overrides)

@@ -81,7 +81,11 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
     def progress(step: int, max_steps: int | None, metrics: dict[str, Any]) -> None:
         print(progress_line(step, max_steps, metrics), flush=True)
 
-    recorder = Recorder(store, controller, answer_field="answer", progress=progress)
+    from grpotui.health import HealthMonitor
+
+    health = HealthMonitor(cfg.get("health"))
+    recorder = Recorder(store, controller, answer_field="answer", progress=progress, health=health)
+    controller.on_tick = recorder.check_stall
     trainer = build_trainer(cfg, run_dir, [recorder], backend=backend)
     recorder.attach(trainer)
     t0 = time.time()

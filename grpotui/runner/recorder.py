@@ -9,12 +9,16 @@ generation order, so a row's group is ``index // num_generations`` (grouped by p
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from transformers import TrainerCallback
 
+from grpotui.health import Alert, HealthMonitor
 from grpotui.rewards import completion_text, judge
 from grpotui.runner.control import Controller
 from grpotui.store.db import RunStore
@@ -48,8 +52,12 @@ class Recorder(TrainerCallback):
         *,
         answer_field: str | None = None,
         progress: Callable[[int, int | None, dict[str, Any]], None] | None = None,
+        health: HealthMonitor | None = None,
     ) -> None:
         self.store = store
+        self.health = health
+        self._last_step_at: float | None = None
+        self._step_seconds: deque[float] = deque(maxlen=50)
         self.controller = controller
         self.answer_field = answer_field
         self.progress = progress
@@ -144,6 +152,8 @@ class Recorder(TrainerCallback):
         first = self._groups_in_step.get(step, 0)
         self.store.record_groups(step, groups, first_group=first)
         self._groups_in_step = {step: first + len(groups)}
+        if self.health is not None:
+            self.health.observe_groups(step, groups)
 
     def _warn(self, msg: str) -> None:
         if not self._warned:
@@ -158,6 +168,10 @@ class Recorder(TrainerCallback):
         self.store.set_status("running", f"training from step {state.global_step}", step=int(state.global_step))
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        now = time.monotonic()
+        if self._last_step_at is not None:
+            self._step_seconds.append(now - self._last_step_at)
+        self._last_step_at = now
         ctl = self.controller
         if ctl is None:
             return
@@ -172,6 +186,47 @@ class Recorder(TrainerCallback):
                 self._pause_in_log = True  # record this step's metrics first
             else:
                 self._pause_here(step, control)
+
+    # ------------------------------------------------------------ health
+    def _act(self, alert: Alert, control: Any) -> None:
+        """Record an alert and do what its rule's action says."""
+        self.store.record_alert(step=alert.step, rule=alert.rule, severity=alert.severity, message=alert.message,
+                                action=alert.action, values=alert.values)
+        print(f"grpotui: ALERT step {alert.step} {alert.rule} ({alert.action}): {alert.message}", flush=True)
+        ctl = self.controller
+        if ctl is None or alert.action == "warn":
+            return
+        reason = f"health rule {alert.rule}: {alert.message}"
+        if alert.action == "pause":
+            ctl.request_pause(f"paused by {reason}")
+            self._pause_in_log = True
+        elif alert.action == "stop":
+            ctl.request_stop(f"stopped by {reason}", exit_code=3)
+            control.should_save = True
+            control.should_training_stop = True
+        elif alert.action == "kill":
+            ctl.kill(f"killed by {reason}")
+
+    def check_stall(self) -> None:
+        """From the control thread: no step for too long while training (not while paused)."""
+        ctl = self.controller
+        if self.health is None or ctl is None or self._last_step_at is None:
+            return
+        if ctl.pause_requested.is_set() or ctl.stop_requested.is_set():
+            self._last_step_at = time.monotonic()  # a pause is not a stall
+            return
+        typical = statistics.median(self._step_seconds) if self._step_seconds else None
+        alert = self.health.check_stall(ctl.step, time.monotonic() - self._last_step_at, typical)
+        if alert is not None:
+            self.store.record_alert(step=alert.step, rule=alert.rule, severity=alert.severity,
+                                    message=alert.message, action=alert.action, values=alert.values)
+            print(f"grpotui: ALERT {alert.rule} ({alert.action}): {alert.message}", flush=True)
+            if alert.action == "pause":
+                ctl.request_pause(f"paused by health rule stall: {alert.message}")
+            elif alert.action == "stop":
+                ctl.request_stop(f"stopped by health rule stall: {alert.message}", exit_code=3)
+            elif alert.action == "kill":
+                ctl.kill(f"killed by health rule stall: {alert.message}")
 
     def _pause_here(self, step: int, control: Any) -> None:
         ctl = self.controller
@@ -191,6 +246,9 @@ class Recorder(TrainerCallback):
                 self.store.record_metrics(step, metrics)
                 if self.progress:
                     self.progress(step, state.max_steps, metrics)
+                if self.health is not None:
+                    for alert in self.health.observe_metrics(step, metrics):
+                        self._act(alert, control)
         if self._pause_in_log:
             self._pause_in_log = False
             self._pause_here(step, control)

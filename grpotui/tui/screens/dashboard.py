@@ -12,7 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.reactive import reactive, var
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Tab, Tabs
+from rich.text import Text
+from textual.widgets import Footer, Input, Static, Tab, Tabs
 
 from grpotui.store.db import ACTIVE_STATUSES, Group, RunStore, StoreError
 from grpotui.tui.data import RunUpdate, RunWatcher, Series
@@ -73,6 +74,7 @@ class DashboardScreen(Screen):
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield Static(id="banner")
         yield Tabs(*(Tab(f"{i} {v.title()}", id=f"tab-{v}") for i, v in enumerate(VIEWS, 1)), id="views")
         with Vertical(id="body"):
             with Horizontal(id="top"):
@@ -161,6 +163,12 @@ class DashboardScreen(Screen):
             self.alerts.extend(up.alerts)
             self._curves_dirty = True
             self._show_alerts()
+            self._show_banner(up.alerts[-1], len(self.alerts))
+            if not self._first_poll:
+                self.app.bell()
+                a = up.alerts[-1]
+                self.notify(a["message"], title=f"alert: {a['rule']} ({a.get('action') or 'warn'})",
+                            severity="error" if a["severity"] == "critical" else "warning", timeout=10)
         if self.watcher and up.system:
             self.query_one(SystemPanel).sample = self.watcher.system_tail[-1]
         for ev in [] if self._first_poll else up.events:  # history is not news
@@ -183,6 +191,19 @@ class DashboardScreen(Screen):
         self.query_one(CompletionsView).show(step, groups)
         self.query_one("#groups").border_title = f"group spread · step {step}"
         self.query_one("#completions-box").border_title = f"completions · step {step}"
+
+    def _show_banner(self, a: dict[str, Any], n: int) -> None:
+        theme = self.app.current_theme
+        color = theme.error if a["severity"] == "critical" else theme.warning
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f" ⚠ {a['rule']} ", style=f"bold reverse {color}")
+        t.append(f" step {a.get('step') or '-'} · {a.get('action') or 'warn'}: ", style=f"bold {color}")
+        t.append(a["message"])
+        if n > 1:
+            t.append(f"   ({n} alerts)", style="dim")
+        banner = self.query_one("#banner", Static)
+        banner.update(t)
+        banner.add_class("-shown")
 
     def _show_alerts(self) -> None:
         upto = self.selected_step

@@ -44,6 +44,8 @@ def int_ticks(lo: int, hi: int, n: int = 4) -> list[int]:
 def _fmt(v: float) -> str:
     if not math.isfinite(v):
         return str(v)
+    if v != 0 and abs(v) < 1e-3:
+        return f"{v:.1e}"
     return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
@@ -60,7 +62,11 @@ class MetricPlot(PlotextPlot):
     MetricPlot { height: 1fr; min-height: 7; }
     """
 
+    empty_message: str | None = None
+
     def render(self) -> Any:
+        if self.empty_message is not None:
+            return Text(self.empty_message, style="dim", justify="center")
         try:
             return super().render()
         except (ValueError, ZeroDivisionError, OverflowError, IndexError) as e:
@@ -92,6 +98,7 @@ class CurvesPanel(Grid):
             width = max(10, plot.size.width - 8)
             label = title
             xmin = xmax = None
+            ymin = ymax = None
             if pid == "plot-funcs":
                 for i, k in enumerate(series.reward_keys()):
                     xs, ys, _bad = finite(*series.get(k, upto))
@@ -99,6 +106,8 @@ class CurvesPanel(Grid):
                         px, py = downsample(xs, smooth(ys, smoothing_window(len(xs))), width)
                         plt.plot(px, py, color=palette[i % len(palette)], marker="hd", label=k.split("/")[1])
                         xmin, xmax = xs[0], xs[-1]
+                        ymin = min(py) if ymin is None else min(ymin, min(py))
+                        ymax = max(py) if ymax is None else max(ymax, max(py))
             else:
                 raw_x, raw_y = series.get(key, upto)
                 xs, ys, bad = finite(raw_x, raw_y)
@@ -121,12 +130,18 @@ class CurvesPanel(Grid):
                         px, py = downsample(xs, ys, width)
                         plt.plot(px, py, color=color, marker="hd")
                     xmin, xmax = xs[0], xs[-1]
+                    ymin, ymax = min(ys), max(ys)
                     # the latest value, or with many steps its rolling mean (~), which is what moves
                     label = f"{title}  ~{_fmt(sm[-1])}" if w > 1 else f"{title}  {_fmt(raw_y[-1])}"
                 elif key == "kl" and not raw_x:
                     label = "KL: not logged (beta = 0)"
                 if bad:
                     label = f"{title}  {bad} non-finite!"
+            plot.empty_message = None if xmin is not None else f"\n{label}\n\nno data yet" \
+                if label == title else f"\n{label}"
+            if ymin is not None and ymax is not None and ymax > ymin:
+                yt = [ymin + (ymax - ymin) * i / 4 for i in range(5)]
+                plt.yticks(yt, [_fmt(v) for v in yt])
             if xmin is not None and xmax is not None:
                 for m in marks:
                     if xmin <= m <= xmax:

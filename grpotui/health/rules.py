@@ -1,0 +1,368 @@
+"""Health rules over a run's recorded series: spot GRPO runs going bad before a person has to.
+
+Standard library only: the runner checks these after every logged step (so they act with nobody
+watching), and tests replay recorded series through them. Each rule has defaults that a run's
+``[health]`` config section can change; each alert carries the values that tripped it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIONS = ("warn", "pause", "stop", "kill")
+
+# Every rule, its parameters and defaults. Windows count logged steps.
+RULES: dict[str, dict[str, Any]] = {
+    # NaN or inf in loss, grad norm or reward: nothing after it can be trusted.
+    "numerical": {"action": "stop", "keys": ["loss", "grad_norm", "reward", "kl"]},
+    # Most groups have zero reward spread (no gradient) far more often than chance predicts, while the
+    # reward is not saturated. Chance: with accuracy p and group size G, p^G + (1-p)^G of groups.
+    "no_signal": {"action": "warn", "window": 50, "min_steps": 100, "threshold": 0.9, "margin": 0.25},
+    # Completions inside groups (near) identical and not all at the top reward, over a window.
+    "mode_collapse": {"action": "stop", "window": 20, "min_steps": 20, "max_distinct": 0.25, "share": 0.8},
+    # Policy entropy below a floor, or far below its early level, over a window.
+    "entropy_collapse": {"action": "stop", "window": 10, "min_steps": 20, "floor": 0.02, "factor": 50.0,
+                         "early_steps": 20},
+    # KL above a ceiling, or its recent mean far above its running median.
+    "kl_blowup": {"action": "warn", "ceiling": 50.0, "jump": 10.0, "recent": 5, "baseline": 50,
+                  "min_kl": 1.0},
+    # Mean reward far below its best, sustained over a window.
+    "reward_crash": {"action": "warn", "window": 50, "min_steps": 100, "drop": 0.5, "min_drop": 0.2},
+    # Most completions hit max_completion_length, and that is new (not how the run started).
+    "length_runaway": {"action": "warn", "window": 50, "min_steps": 50, "threshold": 0.8, "rise": 0.3,
+                       "early_steps": 20},
+    # No step for a long time while the runner lives (checked by the runner's control thread).
+    "stall": {"action": "warn", "seconds": 900.0, "factor": 20.0},
+}
+SEVERITY = {"warn": "warning", "pause": "warning", "stop": "critical", "kill": "critical"}
+
+
+class HealthConfigError(ValueError):
+    """A ``[health]`` section that does not fit :data:`RULES`."""
+
+
+def resolve(section: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults merged with a ``[health]`` section; problems listed as ``health.rule.key: reason``."""
+    section = dict(section or {})
+    problems: list[str] = []
+    out: dict[str, Any] = {"enabled": True, "rules": {}}
+    enabled = section.pop("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.append(f"health.enabled: expected bool, got {enabled!r}")
+    out["enabled"] = bool(enabled)
+    for name, params in section.items():
+        if name not in RULES:
+            import difflib
+
+            m = difflib.get_close_matches(name, list(RULES), n=1)
+            problems.append(f"health.{name}: unknown rule" + (f" (did you mean {m[0]!r}?)" if m else ""))
+        elif not isinstance(params, dict):
+            problems.append(f"health.{name}: expected a table like [health.{name}]")
+    for name, defaults in RULES.items():
+        rule = dict(defaults, enabled=True)
+        given = section.get(name) if isinstance(section.get(name), dict) else {}
+        for key, value in given.items():
+            if key not in rule:
+                problems.append(f"health.{name}.{key}: unknown key (keys: {', '.join(sorted(rule))})")
+                continue
+            default = rule[key]
+            if key == "action":
+                if value not in ACTIONS:
+                    problems.append(f"health.{name}.action: {value!r} is not one of {', '.join(ACTIONS)}")
+                    continue
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    problems.append(f"health.{name}.{key}: expected bool, got {value!r}")
+                    continue
+            elif isinstance(default, (int, float)):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    problems.append(f"health.{name}.{key}: expected a number >= 0, got {value!r}")
+                    continue
+                if isinstance(default, int) and not isinstance(default, bool) and not float(value).is_integer():
+                    problems.append(f"health.{name}.{key}: expected a whole number, got {value!r}")
+                    continue
+                value = type(default)(value)
+            elif isinstance(default, list):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    problems.append(f"health.{name}.{key}: expected a list of metric names")
+                    continue
+            rule[key] = value
+        out["rules"][name] = rule
+    if problems:
+        raise HealthConfigError("\n".join(problems))
+    return out
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One tripped rule: what, where and why."""
+
+    step: int
+    rule: str
+    severity: str
+    message: str
+    action: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """What the rules need from one step's groups."""
+
+    step: int
+    groups: int
+    group_size: int
+    zero_spread: float  # share of groups whose rewards are all equal
+    collapsed: float  # share of groups with near-identical completions, not at the top reward
+    distinct: float  # mean share of distinct completions in a group
+    accuracy: float | None  # share of right answers among known verdicts
+    top_reward: float | None  # the highest reward seen at this step
+
+
+def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: float = 0.25,
+                best_reward: float | None = None) -> GroupStats | None:
+    """Summarise one step's groups (``{"completions": [{"completion", "reward", "verdict"}]}``)."""
+    gs = [g for g in groups if g.get("completions")]
+    if not gs:
+        return None
+    zero = collapsed = 0
+    distinct_sum = 0.0
+    right = known = 0
+    rewards_all = [c.get("reward") for g in gs for c in g["completions"]]
+    finite = [r for r in rewards_all if isinstance(r, (int, float)) and math.isfinite(r)]
+    top = max(finite) if finite else None
+    ref_top = max(x for x in (top, best_reward) if x is not None) if (top is not None or best_reward is not None) \
+        else None
+    size = 0
+    for g in gs:
+        comps = g["completions"]
+        size = max(size, len(comps))
+        rs = [c.get("reward") for c in comps if isinstance(c.get("reward"), (int, float))
+              and math.isfinite(c["reward"])]
+        if rs and max(rs) - min(rs) < 1e-9:
+            zero += 1
+        texts = [str(c.get("completion", "")).strip() for c in comps]
+        d = len(set(texts)) / len(texts)
+        distinct_sum += d
+        at_top = bool(rs) and ref_top is not None and min(rs) >= ref_top - 1e-9
+        if d <= max_distinct and len(texts) > 1 and not at_top:
+            collapsed += 1
+        for c in comps:
+            v = c.get("verdict")
+            if v in ("right", "wrong", "unparseable"):
+                known += 1
+                right += v == "right"
+    n = len(gs)
+    return GroupStats(step, n, size, zero / n, collapsed / n, distinct_sum / n,
+                      right / known if known else None, top)
+
+
+def _mean(xs: Iterable[float]) -> float:
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    return sum(xs) / len(xs) if xs else math.nan
+
+
+class HealthMonitor:
+    """Feeds on each logged step's metrics and groups; returns the alerts that trip.
+
+    A rule that tripped stays quiet until its condition has cleared (no alert storm), except
+    ``numerical``, which acts once and for all.
+    """
+
+    def __init__(self, config: dict[str, Any] | None = None, history: int = 1000) -> None:
+        cfg = config if config and "rules" in config else resolve(config)
+        self.enabled = cfg["enabled"]
+        self.rules = {k: v for k, v in cfg["rules"].items() if v.get("enabled", True)}
+        self.metrics: dict[str, deque[tuple[int, float]]] = {}
+        self.groups: deque[GroupStats] = deque(maxlen=history)
+        self._history = history
+        self._early: dict[str, list[float]] = {}
+        self._tripped: set[str] = set()
+        self._best_reward: float | None = None
+        self.logged_steps = 0
+
+    # ------------------------------------------------------------------ feeding
+    def observe_groups(self, step: int, groups: Iterable[dict[str, Any]]) -> None:
+        rule = self.rules.get("mode_collapse", RULES["mode_collapse"])
+        stats = group_stats(step, groups, max_distinct=rule["max_distinct"], best_reward=self._best_reward)
+        if stats is None:
+            return
+        if stats.top_reward is not None:
+            self._best_reward = max(stats.top_reward, self._best_reward or stats.top_reward)
+        if self.groups and self.groups[-1].step == step:  # several generations at one step
+            self.groups.pop()
+        self.groups.append(stats)
+
+    def observe_metrics(self, step: int, metrics: dict[str, Any]) -> list[Alert]:
+        """Record one logged step and return what trips now."""
+        self.logged_steps += 1
+        for key, v in metrics.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.metrics.setdefault(key, deque(maxlen=self._history)).append((step, float(v)))
+                early = self._early.setdefault(key, [])
+                if len(early) < 50:
+                    early.append(float(v))
+        if not self.enabled:
+            return []
+        alerts = []
+        for name, rule in self.rules.items():
+            if name == "stall":
+                continue
+            check = getattr(self, f"_check_{name}")
+            hit = check(step, metrics, rule)
+            if hit is None:
+                if name != "numerical":
+                    self._tripped.discard(name)
+                continue
+            if name in self._tripped:
+                continue
+            self._tripped.add(name)
+            message, values = hit
+            alerts.append(Alert(step, name, SEVERITY[rule["action"]], message, rule["action"], values))
+        return alerts
+
+    def check_stall(self, step: int, since_last_step: float, typical_step: float | None) -> Alert | None:
+        """No step for too long (call from the control thread; not while paused)."""
+        rule = self.rules.get("stall")
+        if not self.enabled or rule is None:
+            return None
+        limit = max(rule["seconds"], rule["factor"] * typical_step) if typical_step else rule["seconds"]
+        if since_last_step < limit:
+            self._tripped.discard("stall")
+            return None
+        if "stall" in self._tripped:
+            return None
+        self._tripped.add("stall")
+        return Alert(step, "stall", SEVERITY[rule["action"]],
+                     f"no step for {since_last_step:.0f}s (limit {limit:.0f}s) while the runner is alive",
+                     rule["action"], {"seconds": round(since_last_step, 1), "limit": round(limit, 1)})
+
+    # ------------------------------------------------------------------ series
+    def _last(self, key: str, n: int) -> list[float]:
+        d = self.metrics.get(key)
+        return [v for _, v in list(d)[-n:]] if d else []
+
+    # ------------------------------------------------------------------ rules
+    def _check_numerical(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+        bad = {k: m[k] for k in r["keys"] if isinstance(m.get(k), float) and not math.isfinite(m[k])}
+        if not bad:
+            return None
+        names = ", ".join(f"{k}={v}" for k, v in bad.items())
+        return f"non-finite {names} at step {step}", {k: str(v) for k, v in bad.items()}
+
+    def _check_no_signal(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+        if self.logged_steps < r["min_steps"]:
+            return None
+        w = r["window"]
+        fracs = self._last("frac_reward_zero_std", w)
+        recent = [g for g in self.groups if g.step > step - w]
+        if len(fracs) < w // 2 and recent:
+            fracs = [g.zero_spread for g in recent]  # not logged: computed from the groups
+        if not fracs:
+            return None
+        frac = _mean(fracs)
+        acc = _mean(g.accuracy for g in recent if g.accuracy is not None)
+        size = max((g.group_size for g in recent), default=0)
+        if not math.isfinite(acc) or size < 2:
+            return None
+        chance = acc**size + (1 - acc) ** size
+        saturated = acc >= 0.9
+        if frac >= r["threshold"] and frac - chance >= r["margin"] and not saturated:
+            return (
+                f"{frac:.0%} of groups have zero reward spread over {len(fracs)} steps (chance at accuracy "
+                f"{acc:.2f}, groups of {size}: {chance:.0%}): almost no gradient",
+                {"frac_zero_std": round(frac, 4), "chance": round(chance, 4), "accuracy": round(acc, 4),
+                 "group_size": size, "window": len(fracs)},
+            )
+        return None
+
+    def _check_mode_collapse(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+        if self.logged_steps < r["min_steps"]:
+            return None
+        recent = [g for g in self.groups if g.step > step - r["window"]]
+        if len(recent) < max(2, r["window"] // 2):
+            return None
+        share = _mean(g.collapsed for g in recent)
+        if share >= r["share"]:
+            distinct = _mean(g.distinct for g in recent)
+            return (
+                f"{share:.0%} of groups hold near-identical completions (mean {distinct:.0%} distinct) "
+                f"over {len(recent)} steps, without being all right",
+                {"collapsed_share": round(share, 4), "distinct": round(distinct, 4), "window": len(recent)},
+            )
+        return None
+
+    def _check_entropy_collapse(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+        ent = self._last("entropy", r["window"])
+        if self.logged_steps < r["min_steps"] or len(ent) < r["window"]:
+            return None
+        early = _mean(self._early.get("entropy", [])[: r["early_steps"]])
+        now = _mean(ent)
+        if now < r["floor"]:
+            why = f"below the floor {r['floor']}"
+        elif math.isfinite(early) and early > 0 and now < early / r["factor"]:
+            why = f"{early / max(now, 1e-12):.0f}x below its early level {early:.3f}"
+        else:
+            return None
+        return (f"entropy {now:.4f} over {len(ent)} steps, {why}",
+                {"entropy": round(now, 6), "early": round(early, 6) if math.isfinite(early) else None,
+                 "window": len(ent)})
+
+    def _check_kl_blowup(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+        kl = self._last("kl", r["recent"] + r["baseline"])
+        if len(kl) < r["recent"]:
+            return None
+        recent = _mean(kl[-r["recent"] :])
+        if recent > r["ceiling"]:
+            return f"KL {recent:.3g} above the ceiling {r['ceiling']:g}", {"kl": recent, "ceiling": r["ceiling"]}
+        base = kl[: -r["recent"]]
+        if len(base) >= r["baseline"] // 2:
+            med = statistics.median(x for x in base if math.isfinite(x))
+            if recent > r["min_kl"] and med > 0 and recent > r["jump"] * med:
+                return (f"KL {recent:.3g} is {recent / med:.0f}x its recent median {med:.3g}",
+                        {"kl": round(recent, 6), "median": round(med, 6), "ratio": round(recent / med, 2)})
+        return None
+
+    def _check_reward_crash(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+        d = self.metrics.get("reward")
+        if not d or self.logged_steps < r["min_steps"] or len(d) < 2 * r["window"]:
+            return None
+        vals = [v for _, v in d]
+        w = r["window"]
+        means = [_mean(vals[i - w : i]) for i in range(w, len(vals) + 1, max(1, w // 5))]
+        best, now = max(means), _mean(vals[-w:])
+        lo = min(means)
+        span = max(best - lo, 1e-9)
+        if best - now >= r["min_drop"] and best - now >= r["drop"] * max(abs(best), span):
+            return (f"mean reward {now:.3f} over {w} steps, down from its best {best:.3f}",
+                    {"reward": round(now, 4), "best": round(best, 4), "window": w})
+        return None
+
+    def _check_length_runaway(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+        clipped = self._last("completions/clipped_ratio", r["window"])
+        if self.logged_steps < r["min_steps"] or len(clipped) < r["window"]:
+            return None
+        now = _mean(clipped)
+        early = _mean(self._early.get("completions/clipped_ratio", [])[: r["early_steps"]])
+        if now >= r["threshold"] and (not math.isfinite(early) or now - early >= r["rise"]):
+            return (f"{now:.0%} of completions hit max_completion_length over {len(clipped)} steps "
+                    f"(at the start: {early:.0%})",
+                    {"clipped_ratio": round(now, 4), "early": round(early, 4) if math.isfinite(early) else None})
+        return None
+
+
+def replay(metrics: Iterable[tuple[int, dict[str, Any]]], groups_by_step: dict[int, list[dict[str, Any]]] | None = None,
+           config: dict[str, Any] | None = None) -> list[Alert]:
+    """Run recorded series through the rules, as the runner would have: every alert, in order."""
+    mon = HealthMonitor(config)
+    out: list[Alert] = []
+    for step, m in metrics:
+        if groups_by_step and step in groups_by_step:
+            mon.observe_groups(step, groups_by_step[step])
+        out.extend(mon.observe_metrics(step, m))
+    return out

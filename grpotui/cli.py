@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 from grpotui.store.db import (
     ACTIVE_STATUSES,
     EXIT_FAILED,
-    EXIT_KILLED,
     EXIT_USAGE,
     RunStore,
     StoreError,
@@ -181,25 +179,30 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from grpotui import export
 
+    scan = None if args.what in export.SMALL else 1000
     with _open(args.name) as store:
         if args.output in (None, "-"):
-            export.write(export.rows(store, args.what), args.format, sys.stdout)
+            export.write(export.rows(store, args.what), args.format, sys.stdout, scan=scan)
             return 0
         out = Path(args.output)
         tmp = out.with_name(f".{out.name}.tmp")
         try:
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
-                n = export.write(export.rows(store, args.what), args.format, f)
+            # private like the run it comes from (0600), written whole or not at all
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with open(fd, "w", encoding="utf-8", newline="") as f:
+                n = export.write(export.rows(store, args.what), args.format, f, scan=scan)
             tmp.replace(out)
         except OSError as e:
             raise UsageError(f"{args.output}: cannot write ({e.strerror or e})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
     print(f"wrote {n} {args.what} rows to {out}", file=sys.stderr)
     return 0
 
 
 # ----------------------------------------------------------------------------- control
 def cmd_control(args: argparse.Namespace) -> int:
-    from grpotui.store.runs import effective_status, process_alive
+    from grpotui.store.runs import effective_status
 
     command = args.command
     with _open(args.name, readonly=False) as store:
@@ -209,23 +212,18 @@ def cmd_control(args: argparse.Namespace) -> int:
             raise UsageError(f"run {args.name!r} is {status}: there is nothing to {command}")
         if command == "resume" and status not in ("paused", "pausing"):
             raise UsageError(f"run {args.name!r} is {status}, not paused")
-        store.issue_command(command)
         if command != "kill":
+            store.issue_command(command)
             when = {"pause": "pauses at the next step boundary", "resume": "resumes",
                     "stop": "saves a checkpoint at the next step boundary, then stops"}[command]
             print(f"{args.name}: {command} sent; the run {when}")
             return 0
-        # kill: the runner's control thread ends it within a second; if it does not, end the process.
-        deadline = time.time() + args.grace
-        while time.time() < deadline:
-            if store.run_info()["status"] == "killed" or not process_alive(info["pid"], info["pid_create_time"]):
-                break
-            time.sleep(0.2)
-        info = store.run_info()
-        if info["status"] != "killed":
-            if process_alive(info["pid"], info["pid_create_time"]):
-                os.killpg(os.getpgid(info["pid"]), signal.SIGKILL)
-            store.set_status("killed", "killed by user (SIGKILL)", exit_code=EXIT_KILLED)
+        from grpotui.store.runs import kill_run
+
+        final = kill_run(store, grace=args.grace)
+    if final != "killed":
+        print(f"{args.name}: {final} (it ended before the kill)")
+        return 0
     print(f"{args.name}: killed")
     return 0
 

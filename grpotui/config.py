@@ -364,7 +364,33 @@ def _check_rewards(value: Any, base: Path, problems: list[str]) -> list[str]:
                 problems.append(f"rewards: {spec!r}: module {target!r} defines no {func!r}")
                 continue
             out.append(spec)
+    # TRL names each function's metrics and rewards by its name: two of one name would merge silently
+    names: dict[str, str] = {}
+    for spec in out:
+        name = spec.rsplit(":", 1)[-1]
+        if name in names:
+            problems.append(f"rewards: {names[name]!r} and {spec!r} share the name {name!r}; TRL would merge "
+                            "their rewards: rename one")
+        names[name] = spec
     return out
+
+
+def _check_template(template: Any, problems: list[str]) -> None:
+    """``data.prompt_template`` must be a format string over column names (literal braces doubled)."""
+    import string
+
+    if not isinstance(template, str):
+        return
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as e:
+        problems.append(f"data.prompt_template: {e}; write literal braces as {{{{ and }}}}")
+        return
+    for f in fields:
+        name = re.split(r"[.\[!:]", f, maxsplit=1)[0]
+        if not name.isidentifier():
+            problems.append(f"data.prompt_template: {{{f}}} is not a column name; write literal braces as "
+                            "{{ and }} (e.g. \\boxed{{}})")
 
 
 def _looks_local(s: str) -> bool:
@@ -384,6 +410,7 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     lora_raw = model_raw.get("lora", {}) if isinstance(model_raw, dict) else {}
     cfg["model"]["lora"] = _check_section("model.lora", lora_raw, LORA_SPEC, problems)
     cfg["data"] = _check_section("data", raw.get("data", {}), DATA_SPEC, problems)
+    _check_template(cfg["data"].get("prompt_template"), problems)
     cfg["rewards"] = _check_rewards(raw.get("rewards", TOP_SPEC["rewards"][1]), base, problems)
     cfg["training"] = _check_training(raw.get("training", {}), problems)
     from grpotui.health import HealthConfigError, resolve

@@ -55,8 +55,12 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write(items: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
-    """Write rows; returns how many."""
+# Tables small enough to scan whole for CSV columns; the others take them from their first rows.
+SMALL = ("metrics", "alerts", "events")
+
+
+def write(items: Iterable[dict[str, Any]], fmt: str, out: IO[str], *, scan: int | None = 1000) -> int:
+    """Write rows; returns how many. CSV columns come from the first ``scan`` rows (None: all)."""
     n = 0
     if fmt == "jsonl":
         for r in items:
@@ -65,13 +69,19 @@ def write(items: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
         return n
     if fmt != "csv":
         raise ValueError(f"--format {fmt}: one of {', '.join(FORMATS)}")
-    flat = [_flat(r) for r in items]  # CSV needs every column up front
+    # CSV needs its columns up front: take them from the first rows (a run's reward functions and
+    # system fields do not change), then stream the rest without holding them in memory.
+    it = iter(items)
+    head = [_flat(r) for r in it] if scan is None else [_flat(r) for _, r in zip(range(scan), it)]
     cols: dict[str, None] = {}
-    for r in flat:
+    for r in head:
         cols.update(dict.fromkeys(r))
     w = csv.DictWriter(out, fieldnames=list(cols), extrasaction="ignore")
     w.writeheader()
-    for r in flat:
+    for r in head:
         w.writerow(r)
+        n += 1
+    for r in it:
+        w.writerow(_flat(r))
         n += 1
     return n

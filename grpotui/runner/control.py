@@ -39,6 +39,8 @@ class Controller:
         self.stop_reason = "stopped by user"
         self.stop_exit_code = 4
         self._pending_stop: str | None = None
+        self._pending_kill: str | None = None
+        self._blocked = False  # the training thread waits in wait_while_paused
         self.on_tick: Callable[[], None] | None = None  # e.g. the stall check
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="grpotui-control", daemon=True)
@@ -56,6 +58,8 @@ class Controller:
         next_sample = 0.0
         while not self._quit.is_set():
             try:
+                if self._pending_kill:
+                    self.kill(self._pending_kill)
                 if self._pending_stop:
                     reason, self._pending_stop = self._pending_stop, None
                     self.request_stop(reason)
@@ -87,7 +91,8 @@ class Controller:
             if self.pause_requested.is_set():
                 self.pause_requested.clear()
                 self.resume_event.set()
-                self.store.set_status("running", "resumed", step=self.step)
+                if not self._blocked:  # resumed before it reached a step boundary
+                    self.store.set_status("running", "resumed", step=self.step)
         elif command == "stop":
             self.request_stop("stopped by user")
         elif command == "kill":
@@ -116,6 +121,10 @@ class Controller:
         """Safe from a signal handler: flags the stop now, records it from the control thread."""
         self._pending_stop = reason
 
+    def kill_soon(self, reason: str) -> None:
+        """Safe from a signal handler: the control thread records the kill and ends the process."""
+        self._pending_kill = reason
+
     def kill(self, reason: str) -> None:
         """End the process now; what was committed stays."""
         try:
@@ -130,9 +139,14 @@ class Controller:
         """Block at a step boundary until resumed, stopped or killed."""
         if not self.pause_requested.is_set() or self.stop_requested.is_set():
             return
+        self._blocked = True
         self.store.set_status("paused", f"paused at step {step}", step=step)
         print(f"grpotui: paused at step {step}", flush=True)
         while not self.resume_event.wait(0.2):
             pass
+        self._blocked = False
+        if not self.pause_requested.is_set() and not self.stop_requested.is_set():
+            # a resume that came while `paused` was being written: say again that the run goes on
+            self.store.set_status("running", "resumed", step=step)
         if not self.stop_requested.is_set():
             print(f"grpotui: resumed at step {step}", flush=True)

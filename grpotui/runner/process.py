@@ -41,7 +41,8 @@ def run(run_dir: Path) -> int:
     def on_signal(signum: int, _frame: Any) -> None:
         name = signal.Signals(signum).name
         if controller.stopping:
-            controller.kill(f"killed by a second {name}")
+            controller.kill_soon(f"killed by a second {name}")
+            return
         controller.request_stop_soon(f"stopped by {name}")
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -59,8 +60,9 @@ def run(run_dir: Path) -> int:
         os.chmod(run_dir / TRACEBACK_FILE, 0o600)
         print(tb, file=sys.stderr, flush=True)
         code = EXIT_USAGE if isinstance(e, BackendError) else EXIT_FAILED
+        reason = " ".join(str(e).split())[:500] if isinstance(e, BackendError) else _one_line(e)
         try:
-            store.set_status("failed", _one_line(e), step=controller.step, exit_code=code)
+            store.set_status("failed", reason, step=controller.step, exit_code=code)
         except Exception as e2:  # e.g. the disk is full: the exit code still tells
             print(f"grpotui: could not record the failure: {_one_line(e2)}", file=sys.stderr, flush=True)
     finally:
@@ -91,7 +93,8 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
     t0 = time.time()
     trainer.train()
     step = int(trainer.state.global_step)
-    if controller.stop_requested.is_set():
+    done = trainer.state.max_steps and step >= trainer.state.max_steps
+    if controller.stop_requested.is_set() and not done:
         ck = last_checkpoint(run_dir)
         where = f"; checkpoint {ck.name}" if ck else ""
         store.set_status(

@@ -9,6 +9,7 @@ generation order, so a row's group is ``index // num_generations`` (grouped by p
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 import time
@@ -128,7 +129,9 @@ class Recorder(TrainerCallback):
         for i in range(n):
             text = completion_text(completions[i])
             rewards = {name: _num(per_func[name][i]) if i < len(per_func.get(name, ())) else None for name in names}
-            vals = [(rewards[nm], w) for nm, w in zip(names, weights) if rewards.get(nm) is not None]
+            # as TRL sums them: weighted, functions that gave no reward (None / NaN) left out
+            vals = [(rewards[nm], w) for nm, w in zip(names, weights)
+                    if rewards.get(nm) is not None and math.isfinite(rewards[nm])]
             total = sum(v * w for v, w in vals) if vals else None
             expected = answers[i]
             if expected is not None:
@@ -164,7 +167,10 @@ class Recorder(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not self.is_main:
             return
-        self.store.update_run(max_steps=int(state.max_steps) if state.max_steps else None)
+        self.store.update_run(max_steps=int(state.max_steps) if state.max_steps else None, started_at=time.time())
+        ctl = self.controller
+        if ctl is not None and (ctl.stop_requested.is_set() or ctl.pause_requested.is_set()):
+            return  # a stop or pause sent while the model loaded: its status stands
         self.store.set_status("running", f"training from step {state.global_step}", step=int(state.global_step))
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:

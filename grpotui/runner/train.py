@@ -15,7 +15,7 @@ from grpotui.store.paths import CHECKPOINT_DIR
 
 
 class BackendError(RuntimeError):
-    """The requested backend cannot run here (exit code 2: a usage problem, not a training failure)."""
+    """Bad input found by the runner: a backend that cannot run here, settings TRL refuses (exit code 2)."""
 
 
 def cuda_available() -> bool:
@@ -200,23 +200,36 @@ def model_init_kwargs(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- trainer
-def build_trainer(cfg: dict[str, Any], run_dir: Path, callbacks: list[Any], *, backend: str) -> Any:
-    """A ready ``GRPOTrainer``; ``backend`` is the one :func:`pick_backend` chose."""
-    check_trl()
+def grpo_args(cfg: dict[str, Any], run_dir: Path, *, backend: str) -> Any:
+    """TRL's ``GRPOConfig`` from ``[training]``: built before any model loads, so a bad combination
+    of settings fails in seconds as bad input (exit 2), not after loading a 7B model."""
+    from trl import GRPOConfig
+
     training = dict(cfg["training"])
-    seed = int(training.get("seed", 42))
-    model, tokenizer, peft_config = load_model(cfg, backend, seed)
-
-    from trl import GRPOConfig, GRPOTrainer
-
     training.setdefault("logging_steps", 1)
     training.setdefault("report_to", "none")
     training.setdefault("disable_tqdm", True)
     training.setdefault("save_strategy", "no")
-    if backend == "transformers" and isinstance(model, str):
-        mik = {**model_init_kwargs(cfg, backend), **training.get("model_init_kwargs", {})}
-        training["model_init_kwargs"] = mik
-    args = GRPOConfig(output_dir=str(run_dir / CHECKPOINT_DIR), log_completions=False, **training)
+    if not cuda_available():  # TRL's bf16 default needs a GPU
+        training.setdefault("bf16", False)
+        training.setdefault("use_cpu", True)
+    if backend == "transformers":
+        training["model_init_kwargs"] = {**model_init_kwargs(cfg, backend), **training.get("model_init_kwargs", {})}
+    try:
+        return GRPOConfig(output_dir=str(run_dir / CHECKPOINT_DIR), log_completions=False, **training)
+    except (ValueError, TypeError) as e:
+        raise BackendError(f"[training]: {e}") from e
+
+
+def build_trainer(cfg: dict[str, Any], run_dir: Path, callbacks: list[Any], *, backend: str) -> Any:
+    """A ready ``GRPOTrainer``; ``backend`` is the one :func:`pick_backend` chose."""
+    check_trl()
+    args = grpo_args(cfg, run_dir, backend=backend)
+    seed = int(args.seed)
+    model, tokenizer, peft_config = load_model(cfg, backend, seed)
+
+    from trl import GRPOTrainer
+
     train_ds = load_dataset_from(cfg, tokenizer=tokenizer, seed=seed)
     reward_funcs = [load_reward(spec) for spec in cfg["rewards"]]
     kwargs: dict[str, Any] = {}

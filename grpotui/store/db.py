@@ -69,8 +69,8 @@ CREATE TABLE IF NOT EXISTS groups (
     grp INTEGER NOT NULL,
     prompt TEXT NOT NULL,
     expected TEXT,
-    PRIMARY KEY (step, grp)
-) WITHOUT ROWID;
+    UNIQUE (step, grp)
+);
 CREATE TABLE IF NOT EXISTS completions (
     step INTEGER NOT NULL,
     grp INTEGER NOT NULL,
@@ -82,8 +82,8 @@ CREATE TABLE IF NOT EXISTS completions (
     rewards TEXT,
     advantage REAL,
     length INTEGER,
-    PRIMARY KEY (step, grp, idx)
-) WITHOUT ROWID;
+    UNIQUE (step, grp, idx)
+);
 CREATE TABLE IF NOT EXISTS system (
     id INTEGER PRIMARY KEY,
     t REAL NOT NULL,
@@ -264,11 +264,15 @@ class RunStore:
         self.close()
 
     @contextmanager
-    def _tx(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        """One short transaction; writes are batched into one of these."""
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; writes are batched into one of these.
+
+        ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to the busy timeout): a deferred
+        transaction that reads and then writes fails at once if another process wrote in between.
+        """
         with self._lock:
             c = self._conn
-            c.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            c.execute("BEGIN IMMEDIATE")
             try:
                 yield c
             except BaseException:
@@ -324,6 +328,18 @@ class RunStore:
                 )
             else:
                 c.execute("UPDATE run SET status=?, status_reason=? WHERE id=1", (status, reason))
+
+    def end_if_active(self, status: str, reason: str, exit_code: int) -> bool:
+        """Record an ended status only if the run is still active (no relabelling of a finished run)."""
+        now = time.time()
+        with self._tx() as c:
+            row = c.execute("SELECT status FROM run WHERE id=1").fetchone()
+            if not row or row[0] not in ACTIVE_STATUSES:
+                return False
+            c.execute("INSERT INTO events (t, status, reason) VALUES (?, ?, ?)", (now, status, reason))
+            c.execute("UPDATE run SET status=?, status_reason=?, exit_code=?, ended_at=? WHERE id=1",
+                      (status, reason, exit_code, now))
+        return True
 
     def heartbeat(self, t: float | None = None) -> None:
         with self._tx() as c:
@@ -391,7 +407,7 @@ class RunStore:
 
     def take_commands(self, step: int | None = None) -> list[tuple[int, str, int | None]]:
         """Commands not yet taken, marked taken now: ``[(id, command, uid)]`` in order."""
-        with self._tx(immediate=True) as c:
+        with self._tx() as c:
             rows = c.execute("SELECT id, command, uid FROM commands WHERE taken_at IS NULL ORDER BY id").fetchall()
             if rows:
                 c.execute(
@@ -409,7 +425,7 @@ class RunStore:
         """Queue a control command for the runner (needs a writable store)."""
         if command not in COMMANDS:
             raise ValueError(f"unknown command {command!r}; one of {', '.join(COMMANDS)}")
-        with self._tx(immediate=True) as c:
+        with self._tx() as c:
             cur = c.execute(
                 "INSERT INTO commands (t, command, uid) VALUES (?, ?, ?)", (time.time(), command, os.getuid())
             )
@@ -442,12 +458,8 @@ class RunStore:
 
     def metric_tail(self, key: str, n: int) -> list[float | None]:
         """The last ``n`` values of one metric, oldest first (for trends in lists of runs)."""
-        rows = self._read(
-            "SELECT v FROM (SELECT step, json_extract(data, '$.\"' || ? || '\"') AS v FROM metrics"
-            " ORDER BY step DESC LIMIT ?) ORDER BY step",
-            (key, n),
-        )
-        return [r[0] for r in rows]
+        rows = self._read("SELECT data FROM metrics ORDER BY step DESC LIMIT ?", (n,))
+        return [json.loads(r[0]).get(key) for r in reversed(rows)]
 
     def latest_metrics(self) -> tuple[int, dict[str, Any]] | None:
         rows = self._read("SELECT step, data FROM metrics ORDER BY step DESC LIMIT 1")
@@ -477,24 +489,36 @@ class RunStore:
             )
         return [Group(step, grp, prompt, exp, tuple(by_grp.get(grp, ()))) for grp, prompt, exp in g_rows]
 
-    def iter_completions(self) -> Iterator[dict[str, Any]]:
-        """Every completion with its group, in step order, streamed (for export)."""
-        with self._lock:
-            cur = self._conn.execute(
+    def iter_completions(self, page_steps: int = 50) -> Iterator[dict[str, Any]]:
+        """Every completion with its group, in step order, streamed in pages of steps.
+
+        Each page is its own short read, so a slow consumer (``export | less`` on a live run) never
+        holds a snapshot open and the WAL can still be checkpointed.
+        """
+        keys = ("step", "group", "index", "prompt", "completion", "answer", "expected", "verdict",
+                "reward", "rewards", "advantage", "length")
+        last = -1
+        while True:
+            steps = self._read("SELECT DISTINCT step FROM groups WHERE step > ? ORDER BY step LIMIT ?",
+                               (last, page_steps))
+            if not steps:
+                return
+            hi = steps[-1][0]
+            rows = self._read(
                 "SELECT c.step, c.grp, c.idx, g.prompt, c.completion, c.answer, g.expected, c.verdict,"
                 " c.reward, c.rewards, c.advantage, c.length FROM completions c"
-                " JOIN groups g ON g.step = c.step AND g.grp = c.grp ORDER BY c.step, c.grp, c.idx"
+                " JOIN groups g ON g.step = c.step AND g.grp = c.grp WHERE c.step > ? AND c.step <= ?"
+                " ORDER BY c.step, c.grp, c.idx",
+                (last, hi),
             )
-            keys = ("step", "group", "index", "prompt", "completion", "answer", "expected", "verdict",
-                    "reward", "rewards", "advantage", "length")
-            while True:
-                rows = cur.fetchmany(2000)
-                if not rows:
-                    break
-                for row in rows:
-                    d = dict(zip(keys, row))
-                    d["rewards"] = json.loads(d["rewards"] or "{}")
-                    yield d
+            for row in rows:
+                d = dict(zip(keys, row))
+                d["rewards"] = json.loads(d["rewards"] or "{}")
+                yield d
+            last = hi
+
+    def count_groups(self, step: int) -> int:
+        return self._read("SELECT COUNT(*) FROM groups WHERE step=?", (step,))[0][0]
 
     def count_completions(self) -> int:
         return self._read("SELECT COUNT(*) FROM completions")[0][0]

@@ -122,3 +122,34 @@ def summarize_all(home: Path | None = None) -> list[dict[str, Any]]:
             out.append({"name": name, "status": "unreadable", "error": str(e), "step": None, "max_steps": None})
     out.sort(key=lambda r: r.get("created_at") or 0)
     return out
+
+
+def kill_run(store: RunStore, *, grace: float = 10.0) -> str:
+    """Ask the runner to end now; if it does not within ``grace`` seconds, SIGKILL its process group.
+
+    Returns the run's status afterwards. A run that ended meanwhile keeps its own status, and a runner
+    on another host is only asked (its process cannot be signalled from here).
+    """
+    import os
+    import signal
+
+    store.issue_command("kill")
+    info = store.run_info()
+    local = not info.get("host") or info["host"] == socket.gethostname()
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        info = store.run_info()
+        if info["status"] not in ACTIVE_STATUSES:
+            return info["status"]
+        if local and not process_alive(info["pid"], info["pid_create_time"]):
+            break
+        time.sleep(0.2)
+    if not local:
+        return info["status"]
+    if process_alive(info["pid"], info["pid_create_time"]):
+        try:
+            os.killpg(os.getpgid(info["pid"]), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    store.end_if_active("killed", "killed by user (SIGKILL: the runner did not answer)", 5)
+    return store.run_info()["status"]

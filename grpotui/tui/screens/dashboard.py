@@ -67,6 +67,7 @@ class DashboardScreen(Screen):
         self.last_step = 0
         self.info: dict[str, Any] = {}
         self._shown_step: int | None = None
+        self._shown_groups = 0
         self._polling = False
         self._curves_dirty = True
         self._first_poll = True
@@ -137,7 +138,9 @@ class DashboardScreen(Screen):
             if target is None and up.group_steps:
                 target = up.group_steps[-1]
             groups = None
-            if target is not None and target != self._shown_step:
+            if target is not None and (
+                target != self._shown_step or self.watcher.store.count_groups(target) != self._shown_groups
+            ):  # a new step, or more groups of this one (several generations in one step)
                 groups = self.watcher.groups_at(target)
             self.app.call_from_thread(self._apply, up, target, groups)
         except (StoreError, LookupError, ValueError) as e:
@@ -147,7 +150,7 @@ class DashboardScreen(Screen):
 
     def _failed(self, e: Exception) -> None:
         self.query_one(CurvesPanel).loading = False
-        self.notify(str(e), title="cannot read the run", severity="error", timeout=10)
+        self.notify(str(e), title="cannot read the run", severity="error", timeout=10, markup=False)
 
     def _apply(self, up: RunUpdate, target: int | None, groups: list[Group] | None) -> None:
         self.info = up.info
@@ -167,26 +170,28 @@ class DashboardScreen(Screen):
             if not self._first_poll:
                 self.app.bell()
                 a = up.alerts[-1]
-                self.notify(a["message"], title=f"alert: {a['rule']} ({a.get('action') or 'warn'})",
+                self.notify(a["message"], title=f"alert: {a['rule']} ({a.get('action') or 'warn'})", markup=False,
                             severity="error" if a["severity"] == "critical" else "warning", timeout=10)
         if self.watcher and up.system:
             self.query_one(SystemPanel).sample = self.watcher.system_tail[-1]
         for ev in [] if self._first_poll else up.events:  # history is not news
             if ev["status"] in ("paused", "stopped", "finished", "failed", "killed"):
-                self.notify(ev["reason"] or ev["status"], title=ev["status"],
+                self.notify(ev["reason"] or ev["status"], title=ev["status"], markup=False,
                             severity="error" if ev["status"] in ("failed", "killed") else "information")
         self._first_poll = False
         self.status = up.status
         header = self.query_one(RunHeader)
         header.info, header.status, header.step = up.info, up.status, self.last_step
-        if groups is not None and target is not None:
+        wanted = self.selected_step if self.selected_step is not None else (
+            self.group_steps[-1] if self.group_steps else None)
+        if groups is not None and target is not None and target == wanted:  # not a step left meanwhile
             self._show_groups(target, groups)
         if self._curves_dirty:
             self._redraw_curves()
         self.query_one(CurvesPanel).loading = False
 
     def _show_groups(self, step: int, groups: list[Group]) -> None:
-        self._shown_step = step
+        self._shown_step, self._shown_groups = step, len(groups)
         self.query_one(GroupSpreadPanel).show(step, groups)
         self.query_one(CompletionsView).show(step, groups)
         self.query_one("#groups").border_title = f"group spread · step {step}"
@@ -237,6 +242,10 @@ class DashboardScreen(Screen):
         self.app.call_from_thread(self._loaded_step, step, groups)
 
     def _loaded_step(self, step: int, groups: list[Group]) -> None:
+        wanted = self.selected_step if self.selected_step is not None else (
+            self.group_steps[-1] if self.group_steps else None)
+        if step != wanted:
+            return  # the user moved on while this step was read
         self._show_groups(step, groups)
         self._redraw_curves()
 
@@ -343,14 +352,20 @@ class DashboardScreen(Screen):
             if path is None:
                 raise StoreError("the run is not open yet")
             with RunStore.open(path, readonly=False) as store:
-                store.issue_command(command)
+                if command == "kill":
+                    from grpotui.store.runs import kill_run
+
+                    kill_run(store)  # SIGKILL if the runner does not answer in time
+                else:
+                    store.issue_command(command)
         except (StoreError, OSError, ValueError) as e:
-            self.app.call_from_thread(self.notify, str(e), title=f"{command} failed", severity="error")
+            self.app.call_from_thread(self.notify, str(e), title=f"{command} failed", severity="error",
+                                      markup=False)
             return
         text = {
             "pause": "pausing: the run pauses at the next step boundary",
             "resume": "resuming",
             "stop": "stopping: a checkpoint is saved at the next step boundary",
-            "kill": "kill sent",
+            "kill": "killed",
         }[command]
         self.app.call_from_thread(self.notify, text, title=self.run_name)

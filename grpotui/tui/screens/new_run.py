@@ -27,6 +27,7 @@ class NewRunScreen(ModalScreen[str | None]):
     NewRunScreen Button { margin-right: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    _launching = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -52,6 +53,8 @@ class NewRunScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#launch")
     def _launch_pressed(self) -> None:
+        if self._launching:
+            return  # enter pressed again while it starts: one run, not two
         source = self.query_one("#config", Input).value.strip()
         name = self.query_one("#name", Input).value.strip() or None
         try:
@@ -59,6 +62,7 @@ class NewRunScreen(ModalScreen[str | None]):
         except ValueError as e:
             self._problems(f"overrides: {e}")
             return
+        self._launching = True
         self.query_one("#launch", Button).disabled = True
         self.query_one("#problems", Static).update(Text("checking the config and starting the run...", style="dim"))
         self._launch(source, overrides, name)
@@ -78,5 +82,6 @@ class NewRunScreen(ModalScreen[str | None]):
         self.app.call_from_thread(self.dismiss, name)
 
     def _problems(self, text: str) -> None:
+        self._launching = False
         self.query_one("#launch", Button).disabled = False
         self.query_one("#problems", Static).update(Text(text))

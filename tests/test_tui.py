@@ -201,8 +201,10 @@ async def test_new_run_from_the_runs_screen_lands_on_its_dashboard(home: Path) -
                      what="the config problem to show")
         assert isinstance(app.screen, NewRunScreen)  # nothing started
         assert not (home / "runs" / "from-ui").exists()
-        app.screen.query_one("#overrides").value = "training.max_steps=20"
-        await pilot.click("#launch")
+        overrides = app.screen.query_one("#overrides")
+        overrides.value = "training.max_steps=20"
+        overrides.focus()
+        await pilot.press("enter")  # enter in a field launches too
         await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the new run's dashboard")
         assert app.screen.run_name == "from-ui"
         await _until(pilot, lambda: app.screen.status == "finished", what="the run to finish")

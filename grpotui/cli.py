@@ -65,6 +65,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _start(args.config, args)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Run the user's own command unchanged, detached, recording every GRPOTrainer it builds."""
+    from grpotui.runner.launch import RunExists, auto_name, create_run, spawn_runner
+
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UsageError("watch: no command given: grpotui watch [--name N] -- python train.py ...")
+    import shutil
+
+    if shutil.which(command[0]) is None and not Path(command[0]).exists():
+        raise UsageError(f"watch: {command[0]!r}: no such command")
+    name = args.name or auto_name(Path(command[-1] if command[0].startswith("python") and len(command) > 1
+                                       else command[0]).stem or "watch")
+    cfg = {"kind": "watch", "command": command, "cwd": os.getcwd(), "answer_field": args.answer_field,
+           "run": {"note": " ".join(command)[:200]}}
+    try:
+        run_dir = create_run(cfg, name, kind="watch")
+    except RunExists as e:
+        raise UsageError(str(e)) from None
+    pid = spawn_runner(run_dir, module="grpotui.runner.watch")
+    print(f"watching {' '.join(command)!r} as run {name!r} (pid {pid}, detached); its files: {run_dir}",
+          flush=True)
+    if args.headless:
+        return follow(name, run_dir)
+    if _interactive():
+        return _open_tui(args, run_name=name)
+    print(f"  grpotui attach {name}   grpotui logs {name} -f   grpotui stop {name}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     return _start(None, args, steps=args.steps, scenario=args.scenario)
 
@@ -280,6 +312,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="collapse: a real run set up to collapse (lr far too high, no KL penalty)")
     run_opts(sp)
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("watch", help="run your own training command unchanged and record its GRPOTrainer",
+                        usage="grpotui watch [--name N] [--headless] [--answer-field F] -- COMMAND [ARGS...]")
+    sp.add_argument("--name", help="run name (default: the script's name and the time)")
+    sp.add_argument("--headless", action="store_true", help="follow in plain text, exit with the command's code")
+    sp.add_argument("--answer-field", help="dataset column with the expected answer (default: answer, "
+                    "solution, ground_truth, ... whichever the reward functions receive)")
+    sp.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+    sp.set_defaults(func=cmd_watch)
 
     sp = sub.add_parser("attach", help="open a run's dashboard (live, or as a replay once it has ended)")
     sp.add_argument("name")

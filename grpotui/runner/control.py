@@ -67,10 +67,9 @@ class Controller:
                 if self.on_tick is not None:
                     self.on_tick()
                 now = time.monotonic()
-                if now >= next_sample:
+                if self.sampler is not None and now >= next_sample:
                     next_sample = now + self.sample_interval
-                    sample = self.sampler() if self.sampler else {}
-                    self.store.record_system(sample, step=self.step)
+                    self.store.record_system(self.sampler(), step=self.step)
             except Exception as e:  # keep beating; the main thread sees store errors itself
                 self.error = e
                 print(f"grpotui: control loop: {type(e).__name__}: {e}", file=sys.stderr, flush=True)

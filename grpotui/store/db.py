@@ -341,6 +341,14 @@ class RunStore:
                       (status, reason, exit_code, now))
         return True
 
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
+
     def heartbeat(self, t: float | None = None) -> None:
         with self._tx() as c:
             c.execute("UPDATE run SET heartbeat_at=? WHERE id=1", (t or time.time(),))

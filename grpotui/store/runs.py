@@ -147,6 +147,15 @@ def kill_run(store: RunStore, *, grace: float = 10.0) -> str:
     if not local:
         return info["status"]
     if process_alive(info["pid"], info["pid_create_time"]):
+        try:  # the runner, and any command it supervises (which has a process group of its own)
+            procs = psutil.Process(info["pid"]).children(recursive=True)
+        except psutil.Error:
+            procs = []
+        for p in procs:
+            try:
+                os.killpg(os.getpgid(p.pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             os.killpg(os.getpgid(info["pid"]), signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

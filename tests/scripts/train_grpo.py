@@ -1,0 +1,39 @@
+"""A user's own GRPO script, written from TRL's examples. It does not import grpotui.
+
+    python train_grpo.py MODEL_DIR DATA.jsonl STEPS [--explode-at N] [--callback]
+"""
+
+import sys
+
+from datasets import load_dataset
+from trl import GRPOConfig, GRPOTrainer
+
+model_dir, data_file, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+explode_at = int(sys.argv[sys.argv.index("--explode-at") + 1]) if "--explode-at" in sys.argv else None
+calls = 0
+
+
+def sum_is_right(completions, answer, **kwargs):
+    """1 when the completion starts with the right sum."""
+    global calls
+    calls += 1
+    if explode_at is not None and calls >= explode_at:
+        raise RuntimeError("my reward blew up")
+    return [1.0 if c.strip().startswith(a) else 0.0 for c, a in zip(completions, answer)]
+
+
+dataset = load_dataset("json", data_files=data_file, split="train")
+args = GRPOConfig(
+    output_dir="out", max_steps=steps, per_device_train_batch_size=16, num_generations=8,
+    learning_rate=1e-3, beta=0.02, max_completion_length=2, logging_steps=1, report_to="none",
+    save_strategy="no", bf16=False, use_cpu=True, seed=42,
+)
+callbacks = []
+if "--callback" in sys.argv:  # the one line a user adds to record without `grpotui watch`
+    from grpotui import GRPOTUICallback
+
+    callbacks.append(GRPOTUICallback(name=sys.argv[sys.argv.index("--callback") + 1]))
+trainer = GRPOTrainer(model=model_dir, reward_funcs=sum_is_right, args=args, train_dataset=dataset,
+                      callbacks=callbacks)
+trainer.train()
+print("training done by the user's script")

@@ -62,6 +62,23 @@ def _start(source: str | None, args: argparse.Namespace, *, steps: int | None = 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.resume:
+        if args.config:
+            raise UsageError("run --resume NAME takes no config: the run's own config is used (--set still works)")
+        from grpotui.runner.launch import resume
+
+        try:
+            run_dir, pid, ck = resume(args.resume, args.set)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        print(f"resuming run {args.resume!r} from {ck.name} (pid {pid}, detached)", flush=True)
+        if args.headless:
+            return follow(args.resume, run_dir)
+        if _interactive():
+            return _open_tui(args, run_name=args.resume)
+        return 0
+    if not args.config:
+        raise UsageError("run: give a CONFIG.toml (or --resume NAME)")
     return _start(args.config, args)
 
 
@@ -302,7 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="follow the run in plain text and exit with its exit code (no dashboard)")
 
     sp = sub.add_parser("run", help="start a GRPO run from a TOML config, detached")
-    sp.add_argument("config", help="the run's TOML config")
+    sp.add_argument("config", nargs="?", help="the run's TOML config")
+    sp.add_argument("--resume", metavar="NAME",
+                    help="continue a stopped, failed, killed or lost run from its last checkpoint, in the same run")
     run_opts(sp)
     sp.set_defaults(func=cmd_run)
 
@@ -373,11 +392,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from grpotui.config import ConfigError
+    from grpotui.store.fs import NetworkFilesystem
     from grpotui.store.runs import RunNotFound
 
     try:
         return int(args.func(args) or 0)
-    except (UsageError, ConfigError, RunNotFound, BadRunName, StoreError) as e:
+    except (UsageError, ConfigError, RunNotFound, BadRunName, StoreError, NetworkFilesystem) as e:
         _err(str(e))
         return EXIT_USAGE
     except BrokenPipeError:

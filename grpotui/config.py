@@ -199,8 +199,11 @@ def _check_section(
         if key not in spec:
             problems.append(f"{name}.{key}: unknown key{_closest(key, list(spec))}")
             continue
-        kinds, _default, limits, _help = spec[key]
+        kinds, default, limits, _help = spec[key]
         kind = _kind_of(value)
+        if value is None and default is None:  # unset, as a resolved config writes it
+            out[key] = None
+            continue
         if kind not in kinds and not (kind == "int" and "float" in kinds):
             problems.append(f"{name}.{key}: expected {' or '.join(kinds)}, got {kind} {value!r}")
             continue
@@ -416,6 +419,8 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     from grpotui.health import HealthConfigError, resolve
 
     health = raw.get("health", {})
+    if isinstance(health, dict) and isinstance(health.get("rules"), dict):  # an already resolved config
+        health = {"enabled": health.get("enabled", True), **health["rules"]}
     if not isinstance(health, dict):
         problems.append(f"[health]: must be a table, got {_kind_of(health)}")
         health = {}

@@ -208,3 +208,22 @@ async def test_new_run_from_the_runs_screen_lands_on_its_dashboard(home: Path) -
         await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the new run's dashboard")
         assert app.screen.run_name == "from-ui"
         await _until(pilot, lambda: app.screen.status == "finished", what="the run to finish")
+
+
+async def test_failed_run_shows_its_reason_and_traceback(home: Path) -> None:
+    d = write_recorded_run(home, "broke", steps=5, status="failed", alerts=False)
+    (d / "traceback.txt").write_text("Traceback (most recent call last):\n  File \"my_reward.py\", line 3\n"
+                                     "RuntimeError: reward exploded [on purpose]\n")
+    app = make_app(run_name="broke")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot)
+        banner = str(app.screen.query_one("#banner").render())
+        assert "FAILED" in banner and "t: traceback" in banner
+        await pilot.press("t")
+        await _settle(pilot)
+        from grpotui.tui.screens.text import TextModal
+
+        assert isinstance(app.screen, TextModal)
+        assert "reward exploded [on purpose]" in str(app.screen.query_one("Static").render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)

@@ -39,7 +39,10 @@ def create_run(
 ) -> Path:
     """Make ``runs/NAME/`` (0700) with the resolved config and a fresh store; refuse an existing name."""
     check_run_name(name)
+    from grpotui.store.fs import check_local
+
     root = make_private_dir(runs_dir(home))
+    check_local(root)
     d = root / name
     try:
         d.mkdir(mode=0o700)
@@ -60,6 +63,11 @@ def create_run(
 def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: dict[str, str] | None = None) -> int:
     """Start ``python -m grpotui.runner RUN_DIR`` in its own session; returns its pid."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    from grpotui.runner.session import survive_logout_prefix
+
+    prefix, warning = survive_logout_prefix()
+    if warning:
+        print(f"grpotui: warning: {warning}", file=sys.stderr)
     old = os.umask(0o077)
     try:
         log = open(run_dir / LOG_FILE, "ab")
@@ -67,7 +75,7 @@ def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: di
         os.umask(old)
     with log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", module, str(run_dir)],
+            [*prefix, sys.executable, "-m", module, str(run_dir)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -113,3 +121,40 @@ def launch(cfg: dict[str, Any], name: str, kind: str) -> tuple[Path, int]:
 
     run_dir = create_run(cfg, name, kind=kind, max_steps=max_steps_of(cfg))
     return run_dir, spawn_runner(run_dir)
+
+
+def resume(name: str, overrides: list[str], home: Path | None = None) -> tuple[Path, int, Path]:
+    """Continue a stopped, failed, killed or lost run from its last checkpoint, in the same run.
+
+    What was recorded after that checkpoint is replaced, not doubled. Returns ``(run_dir, pid, checkpoint)``.
+    """
+    from grpotui import config
+    from grpotui.store.runs import effective_status, find_run
+
+    d = find_run(name, home)
+    with RunStore.open(d / STORE_FILE, readonly=False) as store:
+        info = store.run_info()
+        status = effective_status(info)
+        if info["kind"] not in ("run", "demo"):
+            raise ValueError(f"run {name!r} was not started by grpotui run or demo: resume it from its own script")
+        if status not in ("stopped", "failed", "killed", "lost"):
+            raise ValueError(f"run {name!r} is {status}: only a stopped, failed, killed or lost run can be resumed")
+        ck = last_checkpoint_dir(d)
+        if ck is None:
+            raise ValueError(f"run {name!r} has no checkpoint in {d / 'checkpoints'} to resume from")
+        cfg = json.loads((d / CONFIG_FILE).read_text())
+        if overrides:
+            cfg = config.validate(config.apply_overrides(cfg, overrides), base=Path.cwd())
+        (d / CONFIG_FILE).write_text(json.dumps(cfg, indent=2, sort_keys=True))
+        step = int(ck.name.rsplit("-", 1)[-1])
+        store.update_run(config=cfg, max_steps=config.max_steps_of(cfg))
+        store.reopen(f"resuming from {ck.name}", after_step=step)
+    pid = spawn_runner(d, extra_env={"GRPOTUI_RESUME_FROM": str(ck)})
+    return d, pid, ck
+
+
+def last_checkpoint_dir(run_dir: Path) -> Path | None:
+    """The newest ``checkpoints/checkpoint-N`` that holds a complete trainer state."""
+    cks = [p for p in (run_dir / "checkpoints").glob("checkpoint-*")
+           if p.name.rsplit("-", 1)[-1].isdigit() and (p / "trainer_state.json").exists()]
+    return max(cks, key=lambda p: int(p.name.rsplit("-", 1)[-1])) if cks else None

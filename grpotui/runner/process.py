@@ -30,7 +30,43 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {msg}"[:500] if msg else type(e).__name__
 
 
+RESERVE = ".disk-reserve"
+
+
+def _reserve(run_dir: Path, size: int = 4 << 20) -> Path:
+    """A few MiB held back, freed when the disk fills so that the failure can still be recorded."""
+    path = run_dir / RESERVE
+    try:
+        with open(path, "wb") as f:
+            f.write(b"\0" * size)
+    except OSError:
+        path.unlink(missing_ok=True)
+    return path
+
+
+def _disk_full(e: BaseException, where: Path) -> bool:
+    """ENOSPC somewhere in the chain, SQLite's 'full', or simply no room left (torch's save says neither)."""
+    import errno
+    import shutil
+    import sqlite3
+
+    try:
+        if shutil.disk_usage(where).free < (1 << 20):
+            return True
+    except OSError:
+        pass
+
+    while e is not None:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(e, sqlite3.OperationalError) and "full" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
 def run(run_dir: Path) -> int:
+    reserve = _reserve(run_dir)
     store = RunStore.open(run_dir / STORE_FILE, readonly=False)
     cfg: dict[str, Any] = json.loads((run_dir / CONFIG_FILE).read_text())
     me = psutil.Process()
@@ -55,12 +91,20 @@ def run(run_dir: Path) -> int:
     except Exception as e:
         from grpotui.runner.train import BackendError
 
+        full = _disk_full(e, run_dir)
+        if full:
+            reserve.unlink(missing_ok=True)  # room to record why
         tb = traceback.format_exc()
-        (run_dir / TRACEBACK_FILE).write_text(tb)
-        os.chmod(run_dir / TRACEBACK_FILE, 0o600)
+        try:
+            (run_dir / TRACEBACK_FILE).write_text(tb)
+            os.chmod(run_dir / TRACEBACK_FILE, 0o600)
+        except OSError:
+            pass
         print(tb, file=sys.stderr, flush=True)
         code = EXIT_USAGE if isinstance(e, BackendError) else EXIT_FAILED
         reason = " ".join(str(e).split())[:500] if isinstance(e, BackendError) else _one_line(e)
+        if full:
+            reason = f"the disk is full ({reason})"
         try:
             store.set_status("failed", reason, step=controller.step, exit_code=code)
         except Exception as e2:  # e.g. the disk is full: the exit code still tells
@@ -68,6 +112,7 @@ def run(run_dir: Path) -> int:
     finally:
         controller.close()
         store.close()
+        reserve.unlink(missing_ok=True)
     return code
 
 
@@ -91,7 +136,10 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
     trainer = build_trainer(cfg, run_dir, [recorder], backend=backend)
     recorder.attach(trainer)
     t0 = time.time()
-    trainer.train()
+    resume_from = os.environ.get("GRPOTUI_RESUME_FROM") or None
+    if resume_from:
+        print(f"grpotui: resuming from {resume_from}", flush=True)
+    trainer.train(resume_from_checkpoint=resume_from)
     step = int(trainer.state.global_step)
     done = trainer.state.max_steps and step >= trainer.state.max_steps
     if controller.stop_requested.is_set() and not done:

@@ -251,8 +251,6 @@ def build_trainer(cfg: dict[str, Any], run_dir: Path, callbacks: list[Any], *, b
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
-    d = run_dir / CHECKPOINT_DIR
-    if not d.is_dir():
-        return None
-    cks = [p for p in d.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    return max(cks, key=lambda p: int(p.name.split("-")[-1])) if cks else None
+    from grpotui.runner.launch import last_checkpoint_dir
+
+    return last_checkpoint_dir(run_dir)

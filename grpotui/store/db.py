@@ -407,11 +407,18 @@ class RunStore:
                 (time.time(), step, rule, severity, message, action, _dumps(values or {})),
             )
 
-    def truncate_after(self, step: int) -> None:
-        """Forget what was recorded after ``step`` (a run resumed from that step's checkpoint)."""
+    def reopen(self, reason: str, *, after_step: int) -> None:
+        """A resumed run: forget what came after ``after_step`` and start again (status ``starting``)."""
+        now = time.time()
         with self._tx() as c:
             for table in ("metrics", "groups", "completions", "alerts"):
-                c.execute(f"DELETE FROM {table} WHERE step > ?", (step,))
+                c.execute(f"DELETE FROM {table} WHERE step > ?", (after_step,))
+            c.execute("UPDATE commands SET taken_at=?, result='dropped: the run was resumed'"
+                      " WHERE taken_at IS NULL", (now,))
+            c.execute("UPDATE run SET status='starting', status_reason=?, exit_code=NULL, ended_at=NULL,"
+                      " pid=NULL, pid_create_time=NULL WHERE id=1", (reason,))
+            c.execute("INSERT INTO events (t, status, reason, step) VALUES (?, 'starting', ?, ?)",
+                      (now, reason, after_step))
 
     def take_commands(self, step: int | None = None) -> list[tuple[int, str, int | None]]:
         """Commands not yet taken, marked taken now: ``[(id, command, uid)]`` in order."""

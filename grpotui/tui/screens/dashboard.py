@@ -42,6 +42,7 @@ class DashboardScreen(Screen):
         Binding("left_curly_bracket", "step(-10)", "Back 10", show=False, id="dashboard.prev10"),
         Binding("right_curly_bracket", "step(10)", "Forward 10", show=False, id="dashboard.next10"),
         Binding("l", "live", "Live", id="dashboard.live"),
+        Binding("t", "traceback", "Traceback", id="dashboard.traceback"),
         Binding("f", "cycle_filter", "Filter", id="dashboard.filter"),
         Binding("slash", "search", "Search", id="dashboard.search"),
         Binding("1", "view('curves')", "Curves", show=False),
@@ -179,6 +180,8 @@ class DashboardScreen(Screen):
                 self.notify(ev["reason"] or ev["status"], title=ev["status"], markup=False,
                             severity="error" if ev["status"] in ("failed", "killed") else "information")
         self._first_poll = False
+        if up.status in ("failed", "lost") and not self.alerts:
+            self._show_failure(up)
         self.status = up.status
         header = self.query_one(RunHeader)
         header.info, header.status, header.step = up.info, up.status, self.last_step
@@ -196,6 +199,20 @@ class DashboardScreen(Screen):
         self.query_one(CompletionsView).show(step, groups)
         self.query_one("#groups").border_title = f"group spread · step {step}"
         self.query_one("#completions-box").border_title = f"completions · step {step}"
+
+    def _show_failure(self, up: RunUpdate) -> None:
+        theme = self.app.current_theme
+        why = up.info.get("status_reason") or ""
+        if up.status == "lost":
+            why = f"the runner (pid {up.info.get('pid')}) is gone; what it recorded stays"
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f" {up.status.upper()} ", style=f"bold reverse {theme.error}")
+        t.append(f" {why}")
+        if up.status == "failed":
+            t.append("   (t: traceback)", style="dim")
+        banner = self.query_one("#banner", Static)
+        banner.update(t)
+        banner.add_class("-shown")
 
     def _show_banner(self, a: dict[str, Any], n: int) -> None:
         theme = self.app.current_theme
@@ -255,6 +272,8 @@ class DashboardScreen(Screen):
             return self.status in ACTIVE_STATUSES
         if action == "live":
             return self.selected_step is not None
+        if action == "traceback":
+            return self.status == "failed"
         if action == "view":
             return self.compact
         return True
@@ -322,6 +341,27 @@ class DashboardScreen(Screen):
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    @work(thread=True, group="traceback")
+    def action_traceback(self) -> None:
+        """The failed run's traceback (or the end of its log), read off the event loop."""
+        from grpotui.store.paths import LOG_FILE, TRACEBACK_FILE
+
+        if self.watcher is None:
+            return
+        d = self.watcher.path.parent
+        try:
+            text = (d / TRACEBACK_FILE).read_text(errors="replace")
+            title = f"{self.run_name}: traceback"
+        except OSError:
+            try:
+                text = "\n".join((d / LOG_FILE).read_text(errors="replace").splitlines()[-200:])
+                title = f"{self.run_name}: the end of its log"
+            except OSError as e:
+                text, title = str(e), "nothing to show"
+        from grpotui.tui.screens.text import TextModal
+
+        self.app.call_from_thread(self.app.push_screen, TextModal(title, text))
 
     def action_pause_resume(self) -> None:
         command = "resume" if self.status in ("paused", "pausing") else "pause"

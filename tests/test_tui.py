@@ -227,3 +227,16 @@ async def test_failed_run_shows_its_reason_and_traceback(home: Path) -> None:
         assert "reward exploded [on purpose]" in str(app.screen.query_one("Static").render())
         await pilot.press("escape")
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_runs_screen_keys_runs_by_directory(home: Path) -> None:
+    """A store copied to another directory keeps its recorded name: the list must still show both."""
+    import shutil
+
+    write_recorded_run(home, "orig", steps=3)
+    shutil.copytree(home / "runs" / "orig", home / "runs" / "copy")
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _settle(pilot)
+        table = app.screen.query_one("#runs", DataTable)
+        assert sorted(str(table.get_row_at(i)[0]) for i in range(table.row_count)) == ["copy", "orig"]

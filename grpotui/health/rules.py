@@ -7,6 +7,7 @@ watching), and tests replay recorded series through them. Each rule has defaults
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections import deque
@@ -39,6 +40,8 @@ RULES: dict[str, dict[str, Any]] = {
     # No step for a long time while the runner lives (checked by the runner's control thread).
     "stall": {"action": "warn", "seconds": 900.0, "factor": 20.0},
 }
+# The metrics the rules read (others are not kept).
+_WATCHED = {"reward", "frac_reward_zero_std", "entropy", "kl", "loss", "grad_norm", "completions/clipped_ratio"}
 SEVERITY = {"warn": "warning", "pause": "warning", "stop": "critical", "kill": "critical"}
 
 
@@ -202,7 +205,7 @@ class HealthMonitor:
         """Record one logged step and return what trips now."""
         self.logged_steps += 1
         for key, v in metrics.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if key in _WATCHED and isinstance(v, (int, float)) and not isinstance(v, bool):
                 self.metrics.setdefault(key, deque(maxlen=self._history)).append((step, float(v)))
                 early = self._early.setdefault(key, [])
                 if len(early) < 50:
@@ -244,8 +247,18 @@ class HealthMonitor:
 
     # ------------------------------------------------------------------ series
     def _last(self, key: str, n: int) -> list[float]:
+        """The last ``n`` values of a metric, oldest first (without copying the whole history)."""
         d = self.metrics.get(key)
-        return [v for _, v in list(d)[-n:]] if d else []
+        return [v for _, v in itertools.islice(reversed(d), n)][::-1] if d else []
+
+    def _recent_groups(self, step: int, window: int) -> list[GroupStats]:
+        """Group stats of the last ``window`` steps, newest last (walks back from the end only)."""
+        out = []
+        for g in reversed(self.groups):
+            if g.step <= step - window:
+                break
+            out.append(g)
+        return out[::-1]
 
     # ------------------------------------------------------------------ rules
     def _check_numerical(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
@@ -260,7 +273,7 @@ class HealthMonitor:
             return None
         w = r["window"]
         fracs = self._last("frac_reward_zero_std", w)
-        recent = [g for g in self.groups if g.step > step - w]
+        recent = self._recent_groups(step, w)
         if len(fracs) < w // 2 and recent:
             fracs = [g.zero_spread for g in recent]  # not logged: computed from the groups
         if not fracs:
@@ -284,7 +297,7 @@ class HealthMonitor:
     def _check_mode_collapse(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
         if self.logged_steps < r["min_steps"]:
             return None
-        recent = [g for g in self.groups if g.step > step - r["window"]]
+        recent = self._recent_groups(step, r["window"])
         if len(recent) < max(2, r["window"] // 2):
             return None
         share = _mean(g.collapsed for g in recent)
@@ -329,15 +342,17 @@ class HealthMonitor:
         return None
 
     def _check_reward_crash(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
-        d = self.metrics.get("reward")
-        if not d or self.logged_steps < r["min_steps"] or len(d) < 2 * r["window"]:
-            return None
-        vals = [v for _, v in d]
         w = r["window"]
-        means = [_mean(vals[i - w : i]) for i in range(w, len(vals) + 1, max(1, w // 5))]
-        best, now = max(means), _mean(vals[-w:])
-        lo = min(means)
-        span = max(best - lo, 1e-9)
+        vals = self._last("reward", w)
+        if self.logged_steps < r["min_steps"] or len(vals) < w:
+            return None
+        now = _mean(vals)
+        if not math.isfinite(now):
+            return None
+        # the best and worst w-step means so far, kept as the run goes (no pass over the history)
+        self._reward_best = max(getattr(self, "_reward_best", now), now)
+        self._reward_low = min(getattr(self, "_reward_low", now), now)
+        best, span = self._reward_best, max(self._reward_best - self._reward_low, 1e-9)
         if best - now >= r["min_drop"] and best - now >= r["drop"] * max(abs(best), span):
             return (f"mean reward {now:.3f} over {w} steps, down from its best {best:.3f}",
                     {"reward": round(now, 4), "best": round(best, 4), "window": w})

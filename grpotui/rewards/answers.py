@@ -306,7 +306,21 @@ def _answer_is_in(span: str) -> str | None:
 
 
 def gold_answer(raw: Any) -> str:
-    """Normalise a gold answer: bare (``"18"``, ``18.0``), GSM8K (``#### 18``) or MATH (``\\boxed{}``)."""
+    """Normalise a gold answer: bare (``"18"``, ``18.0``), GSM8K (``#### 18``) or MATH (``\\boxed{}``).
+
+    Cached: the same gold answers come back every step (once per completion of their group).
+    """
+    if isinstance(raw, (str, int, float)):
+        return _gold_answer_cached(type(raw), raw)
+    return _gold_answer(raw)
+
+
+@functools.lru_cache(maxsize=65536)
+def _gold_answer_cached(_kind: type, raw: Any) -> str:
+    return _gold_answer(raw)
+
+
+def _gold_answer(raw: Any) -> str:
     if isinstance(raw, bool):
         return str(raw)
     if isinstance(raw, int):

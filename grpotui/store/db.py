@@ -175,6 +175,7 @@ class RunStore:
         self.readonly = readonly
         self._conn = conn
         self._lock = threading.RLock()
+        self._last_metrics_step = -1 if readonly else self._max_metrics_step()
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -288,6 +289,13 @@ class RunStore:
             except sqlite3.DatabaseError as e:
                 raise StoreError(f"{self.path}: cannot read ({e})") from e
 
+    def _max_metrics_step(self) -> int:
+        try:
+            row = self._conn.execute("SELECT MAX(step) FROM metrics").fetchone()
+        except sqlite3.DatabaseError:
+            return -1  # a store being created: no table yet
+        return row[0] if row and row[0] is not None else -1
+
     # ---------------------------------------------------------------- runner side
     def set_process(self, *, pid: int, create_time: float | None, host: str) -> None:
         with self._tx() as c:
@@ -357,9 +365,11 @@ class RunStore:
         """Metrics of one logged step under TRL's names (merged into what that step already has)."""
         clean = {k: v if isinstance(v, str) else _float(v) for k, v in metrics.items()}
         with self._tx() as c:
-            row = c.execute("SELECT data FROM metrics WHERE step=?", (step,)).fetchone()
-            if row:  # e.g. eval metrics logged at a step that already has training metrics
-                clean = {**json.loads(row[0]), **clean}
+            if step <= self._last_metrics_step:  # e.g. eval metrics at a step that has training metrics
+                row = c.execute("SELECT data FROM metrics WHERE step=?", (step,)).fetchone()
+                if row:
+                    clean = {**json.loads(row[0]), **clean}
+            self._last_metrics_step = max(self._last_metrics_step, step)
             c.execute(
                 "INSERT OR REPLACE INTO metrics (step, t, data) VALUES (?, ?, ?)",
                 (step, time.time(), json.dumps(clean, separators=(",", ":"))),
@@ -479,6 +489,26 @@ class RunStore:
     def latest_metrics(self) -> tuple[int, dict[str, Any]] | None:
         rows = self._read("SELECT step, data FROM metrics ORDER BY step DESC LIMIT 1")
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
+
+    def last_metric_step(self) -> int:
+        return self._read("SELECT MAX(step) FROM metrics")[0][0] or 0
+
+    def neighbor_step(self, step: int, delta: int) -> int | None:
+        """The recorded step ``delta`` recorded steps after (or before, when negative) ``step``."""
+        if delta >= 0:
+            rows = self._read("SELECT DISTINCT step FROM groups WHERE step > ? ORDER BY step LIMIT 1 OFFSET ?",
+                              (step, max(0, delta - 1)))
+        else:
+            rows = self._read(
+                "SELECT DISTINCT step FROM groups WHERE step < ? ORDER BY step DESC LIMIT 1 OFFSET ?",
+                (step, -delta - 1))
+        return rows[0][0] if rows else None
+
+    def last_group_step(self) -> int | None:
+        return self._read("SELECT MAX(step) FROM groups")[0][0]
+
+    def first_step(self) -> int | None:
+        return self._read("SELECT MIN(step) FROM groups")[0][0]
 
     def last_step(self) -> int:
         rows = self._read("SELECT MAX(step) FROM metrics")

@@ -117,7 +117,9 @@ def summarize_all(home: Path | None = None) -> list[dict[str, Any]]:
         path = runs_dir(home) / name / STORE_FILE
         try:
             with RunStore.open(path) as store:
-                out.append(summarize(store))
+                summary = summarize(store)
+            summary["name"] = name  # the directory is the run's identity (a copied store keeps its old name)
+            out.append(summary)
         except StoreError as e:
             out.append({"name": name, "status": "unreadable", "error": str(e), "step": None, "max_steps": None})
     out.sort(key=lambda r: r.get("created_at") or 0)

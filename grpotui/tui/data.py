@@ -36,29 +36,57 @@ class RunUpdate:
     system: list[tuple[int, float, int | None, dict[str, Any]]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-    group_steps: list[int] = field(default_factory=list)
+    last_group_step: int | None = None  # the newest step with groups
 
 
 class Series:
-    """Values of the curves over steps; one list per key, appended in step order."""
+    """Values of the curves over steps, in bounded memory.
 
-    def __init__(self) -> None:
+    Each key keeps at most ``cap`` points: when full, neighbouring pairs merge into one point that
+    alternately keeps the pair's larger and smaller value, so spikes and the envelope survive while a
+    run of any length costs the same memory and the same time to draw.
+    """
+
+    def __init__(self, cap: int = 2048) -> None:
+        self.cap = cap
         self.steps: dict[str, list[int]] = {}
         self.values: dict[str, list[float]] = {}
 
+    @staticmethod
+    def wanted(key: str) -> bool:
+        return key in CURVE_KEYS or (key.startswith("rewards/") and key.endswith("/mean"))
+
     def add(self, step: int, metrics: dict[str, Any]) -> None:
         for key, v in metrics.items():
-            if not (key in CURVE_KEYS or (key.startswith("rewards/") and key.endswith("/mean"))):
-                continue
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
+            if not self.wanted(key) or not isinstance(v, (int, float)) or isinstance(v, bool):
                 continue
             steps = self.steps.setdefault(key, [])
+            vals = self.values.setdefault(key, [])
             if steps and step <= steps[-1]:  # a re-logged step (resumed run): drop what came after
                 cut = bisect_left(steps, step)
                 del steps[cut:]
-                del self.values[key][cut:]
+                del vals[cut:]
             steps.append(step)
-            self.values.setdefault(key, []).append(float(v))
+            vals.append(float(v))
+            if len(steps) > self.cap:
+                self._halve(key)
+
+    def _halve(self, key: str) -> None:
+        steps, vals = self.steps[key], self.values[key]
+        keep_last = (steps[-1], vals[-1])
+        ns, nv = [], []
+        for i in range(0, len(steps) - 1, 2):
+            a, b = vals[i], vals[i + 1]
+            if not math.isfinite(a) or not math.isfinite(b):  # a NaN must stay visible
+                j = i if not math.isfinite(a) else i + 1
+            else:
+                j = (i if a >= b else i + 1) if (i // 2) % 2 == 0 else (i if a <= b else i + 1)
+            ns.append(steps[j])
+            nv.append(vals[j])
+        if ns[-1] != keep_last[0]:  # the newest value is what the title shows
+            ns.append(keep_last[0])
+            nv.append(keep_last[1])
+        self.steps[key], self.values[key] = ns, nv
 
     def get(self, key: str, upto: int | None = None) -> tuple[list[int], list[float]]:
         steps, vals = self.steps.get(key, []), self.values.get(key, [])
@@ -127,7 +155,6 @@ class RunWatcher:
         self._last_system = 0
         self._last_alert = 0
         self._n_events = 0
-        self._last_group_step = -1
         self._system_history = system_history
         self.system_tail: deque[dict[str, Any]] = deque(maxlen=system_history)
 
@@ -139,9 +166,17 @@ class RunWatcher:
         s = self.store
         info = s.run_info()
         up = RunUpdate(info=info, status=effective_status(info))
-        up.metrics = s.metrics(self._last_step)
-        if up.metrics:
-            self._last_step = up.metrics[-1][0]
+        # only new steps, in pages, only the keys the curves draw: memory stays flat as the run grows
+        up.metrics = []
+        while True:
+            page = s.metrics(self._last_step, upto_step=self._last_step + 5000)
+            if not page:
+                if self._last_step < s.last_metric_step():
+                    self._last_step += 5000  # a gap of more than a page (steps without logs)
+                    continue
+                break
+            self._last_step = page[-1][0]
+            up.metrics.extend((step, {k: v for k, v in m.items() if Series.wanted(k)}) for step, m in page)
         # only the newest samples matter for the panel: never read hours of them at once
         up.system = s.system(self._last_system, limit=self._system_history)
         if up.system:
@@ -152,9 +187,7 @@ class RunWatcher:
             self._last_alert = up.alerts[-1]["id"]
         events = s.events()
         up.events, self._n_events = events[self._n_events :], len(events)
-        up.group_steps = s.group_steps(self._last_group_step)
-        if up.group_steps:
-            self._last_group_step = up.group_steps[-1]
+        up.last_group_step = s.last_group_step()
         return up
 
     def groups_at(self, step: int) -> list[Group]:

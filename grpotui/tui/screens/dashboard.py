@@ -64,7 +64,7 @@ class DashboardScreen(Screen):
         self.watcher: RunWatcher | None = None
         self.series = Series()
         self.alerts: list[dict[str, Any]] = []
-        self.group_steps: list[int] = []
+        self.last_group_step: int | None = None
         self.last_step = 0
         self.info: dict[str, Any] = {}
         self._shown_step: int | None = None
@@ -136,8 +136,8 @@ class DashboardScreen(Screen):
                 self.watcher = RunWatcher.for_run(self.run_name)
             up = self.watcher.poll()
             target = self.selected_step
-            if target is None and up.group_steps:
-                target = up.group_steps[-1]
+            if target is None:
+                target = up.last_group_step
             groups = None
             if target is not None and (
                 target != self._shown_step or self.watcher.store.count_groups(target) != self._shown_groups
@@ -160,9 +160,9 @@ class DashboardScreen(Screen):
         if up.metrics:
             self.last_step = max(self.last_step, up.metrics[-1][0])
             self._curves_dirty = True
-        if up.group_steps:
-            self.group_steps.extend(s for s in up.group_steps if not self.group_steps or s > self.group_steps[-1])
-            self.last_step = max(self.last_step, self.group_steps[-1])
+        if up.last_group_step is not None:
+            self.last_group_step = up.last_group_step
+            self.last_step = max(self.last_step, up.last_group_step)
         if up.alerts:
             self.alerts.extend(up.alerts)
             self._curves_dirty = True
@@ -185,8 +185,7 @@ class DashboardScreen(Screen):
         self.status = up.status
         header = self.query_one(RunHeader)
         header.info, header.status, header.step = up.info, up.status, self.last_step
-        wanted = self.selected_step if self.selected_step is not None else (
-            self.group_steps[-1] if self.group_steps else None)
+        wanted = self.selected_step if self.selected_step is not None else self.last_group_step
         if groups is not None and target is not None and target == wanted:  # not a step left meanwhile
             self._show_groups(target, groups)
         if self._curves_dirty:
@@ -246,8 +245,8 @@ class DashboardScreen(Screen):
         self._show_alerts()
         if step is not None and step != self._shown_step:
             self._load_step(step)
-        elif step is None and self.group_steps and self.group_steps[-1] != self._shown_step:
-            self._load_step(self.group_steps[-1])
+        elif step is None and self.last_group_step is not None and self.last_group_step != self._shown_step:
+            self._load_step(self.last_group_step)
         else:
             self._redraw_curves()
 
@@ -259,12 +258,11 @@ class DashboardScreen(Screen):
         self.app.call_from_thread(self._loaded_step, step, groups)
 
     def _loaded_step(self, step: int, groups: list[Group]) -> None:
-        wanted = self.selected_step if self.selected_step is not None else (
-            self.group_steps[-1] if self.group_steps else None)
+        wanted = self.selected_step if self.selected_step is not None else self.last_group_step
         if step != wanted:
             return  # the user moved on while this step was read
         self._show_groups(step, groups)
-        self._redraw_curves()
+        self.call_after_refresh(self._redraw_curves)  # the step's groups first, its curves next
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -284,15 +282,29 @@ class DashboardScreen(Screen):
         self.refresh_bindings()
 
     def action_step(self, delta: int) -> None:
-        steps = self.group_steps
-        if not steps:
+        if self.last_group_step is None or self.watcher is None:
             return
-        current = self.selected_step if self.selected_step is not None else steps[-1]
-        i = max(0, min(len(steps) - 1, bisect_left(steps, current) + delta))
-        if steps[i] == steps[-1] and delta > 0 and self.status in ACTIVE_STATUSES and self.status != "paused":
+        current = self.selected_step if self.selected_step is not None else self.last_group_step
+        self._find_step(current, delta)
+
+    @work(thread=True, exclusive=True, group="find-step")
+    def _find_step(self, current: int, delta: int) -> None:
+        """The recorded step ``delta`` steps away (an indexed query: no list of steps is kept)."""
+        assert self.watcher is not None
+        store = self.watcher.store
+        target = store.neighbor_step(current, delta)
+        if target is None:  # past either end: stop at the first or the last step
+            target = store.first_step() if delta < 0 else store.last_group_step()
+        self.app.call_from_thread(self._go_to, target, delta)
+
+    def _go_to(self, target: int | None, delta: int) -> None:
+        if target is None:
+            return
+        if target == self.last_group_step and delta > 0 and self.status in ACTIVE_STATUSES \
+                and self.status != "paused":
             self.selected_step = None  # back to following the run
         else:
-            self.selected_step = steps[i]
+            self.selected_step = target
         self.refresh_bindings()
 
     def action_live(self) -> None:

@@ -432,6 +432,8 @@ class RunStore:
 
     def take_commands(self, step: int | None = None) -> list[tuple[int, str, int | None]]:
         """Commands not yet taken, marked taken now: ``[(id, command, uid)]`` in order."""
+        if not self._read("SELECT 1 FROM commands WHERE taken_at IS NULL LIMIT 1"):
+            return []  # the usual case, answered by a read: no write lock every poll
         with self._tx() as c:
             rows = c.execute("SELECT id, command, uid FROM commands WHERE taken_at IS NULL ORDER BY id").fetchall()
             if rows:

@@ -123,6 +123,28 @@ def test_no_signal_at_low_accuracy_is_compared_with_chance() -> None:
     assert [a.rule for a in alerts] == ["no_signal"] and alerts[0].values["chance"] < 0.7
 
 
+def test_memorised_prompts_are_not_missing_signal() -> None:
+    """Late in a long run most prompts are solved every time (all-right groups): no gradient there,
+    but nothing is wrong; only groups stuck below the top count."""
+    rng = random.Random(5)
+    metrics, groups = [], {}
+    for step in range(1, 301):
+        gs = [{"completions": [{"completion": "7", "reward": 1.0, "verdict": "right"} for _ in range(G)]}
+              for _ in range(7)] + _groups(rng, 0.3)[:1]
+        groups[step] = gs
+        metrics.append((step, {"reward": 0.9, "frac_reward_zero_std": _frac_zero(gs), "entropy": 1.0}))
+    assert replay(metrics, groups) == []
+
+
+def test_a_run_that_never_sees_a_reward_is_caught() -> None:
+    """Every reward 0 from the start: there is no top, so identical groups are a collapse."""
+    metrics, groups = [], {}
+    for step in range(1, 200):
+        groups[step] = [{"completions": [{"completion": "x", "reward": 0.0, "verdict": "wrong"}] * G}] * 2
+        metrics.append((step, {"reward": 0.0, "frac_reward_zero_std": 1.0, "entropy": 1.5}))
+    assert "mode_collapse" in {a.rule for a in replay(metrics, groups)}
+
+
 def test_nan_stops_at_once() -> None:
     metrics, groups = healthy_series(steps=120)
     metrics[49] = (50, {**metrics[49][1], "loss": math.nan})

@@ -147,6 +147,8 @@ async def test_live_pause_resume_and_kill_a_real_run(home: Path) -> None:
         screen = app.screen
         await _until(pilot, lambda: screen.last_step >= 10 and screen.status == "running", what="live steps")
         assert screen.query_one(GroupSpreadPanel).groups
+        # metrics that arrive after the dashboard opened reach the curves
+        await _until(pilot, lambda: len(screen.series.get("reward")[0]) >= 5, what="live curves")
 
         await pilot.press("p")
         await _until(pilot, lambda: store.run_info()["status"] == "paused", what="the runner to pause")

@@ -11,9 +11,16 @@ from recorded import write_recorded_run
 
 
 async def _loaded(pilot) -> None:
-    for _ in range(3):
+    """Until the dashboard has read the run and drawn it: groups shown, curves drawn, nothing pending."""
+    from grpotui.tui.screens.dashboard import DashboardScreen
+
+    for _ in range(200):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.05)
+        screen = pilot.app.screen
+        if isinstance(screen, DashboardScreen) and screen._shown_step is not None and not screen._curves_dirty:
+            break
+    await pilot.pause(0.2)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)])

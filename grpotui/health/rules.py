@@ -121,38 +121,48 @@ class GroupStats:
     groups: int
     group_size: int
     zero_spread: float  # share of groups whose rewards are all equal
+    zero_low: float  # share of groups whose rewards are all equal and not the run's best (no signal)
     collapsed: float  # share of groups with near-identical completions, not at the top reward
     distinct: float  # mean share of distinct completions in a group
     accuracy: float | None  # share of right answers among known verdicts
     top_reward: float | None  # the highest reward seen at this step
+    low_reward: float | None  # the lowest reward seen at this step
 
 
 def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: float = 0.25,
-                best_reward: float | None = None) -> GroupStats | None:
-    """Summarise one step's groups (``{"completions": [{"completion", "reward", "verdict"}]}``)."""
+                best_reward: float | None = None, worst_reward: float | None = None) -> GroupStats | None:
+    """Summarise one step's groups (``{"completions": [{"completion", "reward", "verdict"}]}``).
+
+    A group "at the top" has every reward equal to the best the run has seen, and the run has seen
+    better and worse: that is a solved prompt, not a collapse. A run whose rewards never differed has
+    no top: all its zero-spread groups count as giving no signal.
+    """
     gs = [g for g in groups if g.get("completions")]
     if not gs:
         return None
-    zero = collapsed = 0
+    zero = zero_low = collapsed = 0
     distinct_sum = 0.0
     right = known = 0
-    rewards_all = [c.get("reward") for g in gs for c in g["completions"]]
-    finite = [r for r in rewards_all if isinstance(r, (int, float)) and math.isfinite(r)]
+    finite = [c["reward"] for g in gs for c in g["completions"]
+              if isinstance(c.get("reward"), (int, float)) and math.isfinite(c["reward"])]
     top = max(finite) if finite else None
-    ref_top = max(x for x in (top, best_reward) if x is not None) if (top is not None or best_reward is not None) \
-        else None
+    low = min(finite) if finite else None
+    best = max((x for x in (top, best_reward) if x is not None), default=None)
+    worst = min((x for x in (low, worst_reward) if x is not None), default=None)
+    has_top = best is not None and worst is not None and best - worst > 1e-9
     size = 0
     for g in gs:
         comps = g["completions"]
         size = max(size, len(comps))
         rs = [c.get("reward") for c in comps if isinstance(c.get("reward"), (int, float))
               and math.isfinite(c["reward"])]
+        at_top = has_top and bool(rs) and min(rs) >= best - 1e-9
         if rs and max(rs) - min(rs) < 1e-9:
             zero += 1
+            zero_low += not at_top
         texts = [str(c.get("completion", "")).strip() for c in comps]
         d = len(set(texts)) / len(texts)
         distinct_sum += d
-        at_top = bool(rs) and ref_top is not None and min(rs) >= ref_top - 1e-9
         if d <= max_distinct and len(texts) > 1 and not at_top:
             collapsed += 1
         for c in comps:
@@ -161,8 +171,8 @@ def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: fl
                 known += 1
                 right += v == "right"
     n = len(gs)
-    return GroupStats(step, n, size, zero / n, collapsed / n, distinct_sum / n,
-                      right / known if known else None, top)
+    return GroupStats(step, n, size, zero / n, zero_low / n, collapsed / n, distinct_sum / n,
+                      right / known if known else None, top, low)
 
 
 def _mean(xs: Iterable[float]) -> float:
@@ -187,16 +197,22 @@ class HealthMonitor:
         self._early: dict[str, list[float]] = {}
         self._tripped: set[str] = set()
         self._best_reward: float | None = None
+        self._worst_reward: float | None = None
         self.logged_steps = 0
 
     # ------------------------------------------------------------------ feeding
     def observe_groups(self, step: int, groups: Iterable[dict[str, Any]]) -> None:
         rule = self.rules.get("mode_collapse", RULES["mode_collapse"])
-        stats = group_stats(step, groups, max_distinct=rule["max_distinct"], best_reward=self._best_reward)
+        stats = group_stats(step, groups, max_distinct=rule["max_distinct"], best_reward=self._best_reward,
+                            worst_reward=self._worst_reward)
         if stats is None:
             return
         if stats.top_reward is not None:
-            self._best_reward = max(stats.top_reward, self._best_reward or stats.top_reward)
+            self._best_reward = max(stats.top_reward, self._best_reward if self._best_reward is not None
+                                    else stats.top_reward)
+        if stats.low_reward is not None:
+            self._worst_reward = min(stats.low_reward, self._worst_reward if self._worst_reward is not None
+                                     else stats.low_reward)
         if self.groups and self.groups[-1].step == step:  # several generations at one step
             self.groups.pop()
         self.groups.append(stats)
@@ -272,25 +288,25 @@ class HealthMonitor:
         if self.logged_steps < r["min_steps"]:
             return None
         w = r["window"]
-        fracs = self._last("frac_reward_zero_std", w)
         recent = self._recent_groups(step, w)
-        if len(fracs) < w // 2 and recent:
-            fracs = [g.zero_spread for g in recent]  # not logged: computed from the groups
-        if not fracs:
-            return None
-        frac = _mean(fracs)
         acc = _mean(g.accuracy for g in recent if g.accuracy is not None)
         size = max((g.group_size for g in recent), default=0)
-        if not math.isfinite(acc) or size < 2:
+        if len(recent) >= w // 2:
+            # from the groups: zero spread below the top (an all-right group is a solved prompt, not
+            # a missing signal); by chance (1 - p)^G of groups are all wrong
+            frac = _mean(g.zero_low for g in recent)
+            chance = (1 - acc) ** size if math.isfinite(acc) else math.nan
+        else:  # no groups recorded: TRL's own count, against both ways of having no spread
+            frac = _mean(self._last("frac_reward_zero_std", w))
+            chance = acc**size + (1 - acc) ** size if math.isfinite(acc) else math.nan
+        if not math.isfinite(frac) or not math.isfinite(chance) or size < 2:
             return None
-        chance = acc**size + (1 - acc) ** size
-        saturated = acc >= 0.9
-        if frac >= r["threshold"] and frac - chance >= r["margin"] and not saturated:
+        if frac >= r["threshold"] and frac - chance >= r["margin"] and acc < 0.9:
             return (
-                f"{frac:.0%} of groups have zero reward spread over {len(fracs)} steps (chance at accuracy "
-                f"{acc:.2f}, groups of {size}: {chance:.0%}): almost no gradient",
+                f"{frac:.0%} of groups have zero reward spread below the top over {w} steps (chance at "
+                f"accuracy {acc:.2f}, groups of {size}: {chance:.0%}): almost no gradient",
                 {"frac_zero_std": round(frac, 4), "chance": round(chance, 4), "accuracy": round(acc, 4),
-                 "group_size": size, "window": len(fracs)},
+                 "group_size": size, "window": w},
             )
         return None
 

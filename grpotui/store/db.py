@@ -473,14 +473,11 @@ class RunStore:
         rows = self._read("SELECT t, status, reason, step FROM events ORDER BY id")
         return [dict(t=t, status=s, reason=r, step=st) for t, s, r, st in rows]
 
-    def metrics(self, after_step: int = -1, *, upto_step: int | None = None) -> list[tuple[int, dict[str, Any]]]:
-        """``[(step, {key: value})]`` for logged steps after ``after_step`` (only what is new)."""
-        if upto_step is None:
-            rows = self._read("SELECT step, data FROM metrics WHERE step > ? ORDER BY step", (after_step,))
-        else:
-            rows = self._read(
-                "SELECT step, data FROM metrics WHERE step > ? AND step <= ? ORDER BY step", (after_step, upto_step)
-            )
+    def metrics(self, after_step: int = -1, *, limit: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """``[(step, {key: value})]`` for logged steps after ``after_step`` (only what is new), at most
+        ``limit`` of them."""
+        rows = self._read("SELECT step, data FROM metrics WHERE step > ? ORDER BY step LIMIT ?",
+                          (after_step, -1 if limit is None else limit))
         return [(s, json.loads(d)) for s, d in rows]
 
     def metric_tail(self, key: str, n: int) -> list[float | None]:
@@ -491,9 +488,6 @@ class RunStore:
     def latest_metrics(self) -> tuple[int, dict[str, Any]] | None:
         rows = self._read("SELECT step, data FROM metrics ORDER BY step DESC LIMIT 1")
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
-
-    def last_metric_step(self) -> int:
-        return self._read("SELECT MAX(step) FROM metrics")[0][0] or 0
 
     def neighbor_step(self, step: int, delta: int) -> int | None:
         """The recorded step ``delta`` recorded steps after (or before, when negative) ``step``."""

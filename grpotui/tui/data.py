@@ -169,11 +169,8 @@ class RunWatcher:
         # only new steps, in pages, only the keys the curves draw: memory stays flat as the run grows
         up.metrics = []
         while True:
-            page = s.metrics(self._last_step, upto_step=self._last_step + 5000)
+            page = s.metrics(self._last_step, limit=5000)
             if not page:
-                if self._last_step < s.last_metric_step():
-                    self._last_step += 5000  # a gap of more than a page (steps without logs)
-                    continue
                 break
             self._last_step = page[-1][0]
             up.metrics.extend((step, {k: v for k, v in m.items() if Series.wanted(k)}) for step, m in page)

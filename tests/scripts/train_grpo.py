@@ -4,6 +4,7 @@
 """
 
 import sys
+import tempfile
 
 from datasets import load_dataset
 from trl import GRPOConfig, GRPOTrainer
@@ -24,7 +25,7 @@ def sum_is_right(completions, answer, **kwargs):
 
 dataset = load_dataset("json", data_files=data_file, split="train")
 args = GRPOConfig(
-    output_dir="out", max_steps=steps, per_device_train_batch_size=16, num_generations=8,
+    output_dir=tempfile.mkdtemp(prefix="user-script-"), max_steps=steps, per_device_train_batch_size=16, num_generations=8,
     learning_rate=1e-3, beta=0.02, max_completion_length=2, logging_steps=1, report_to="none",
     save_strategy="no", bf16=False, use_cpu=True, seed=42,
 )

@@ -99,6 +99,7 @@ class CurvesPanel(Grid):
             label = title
             xmin = xmax = None
             ymin = ymax = None
+            band_lo = band_hi = None
             if pid == "plot-funcs":
                 for i, k in enumerate(series.reward_keys()):
                     xs, ys, _bad = finite(*series.get(k, upto))
@@ -127,10 +128,14 @@ class CurvesPanel(Grid):
                                 for band in ([y - s for y, s in zip(ys, sd)], [y + s for y, s in zip(ys, sd)]):
                                     bx, by = downsample(xs, band, width)
                                     plt.plot(bx, by, color="gray", marker="hd")
+                                    band_lo = min(by) if band_lo is None else min(band_lo, min(by))
+                                    band_hi = max(by) if band_hi is None else max(band_hi, max(by))
                         px, py = downsample(xs, ys, width)
                         plt.plot(px, py, color=color, marker="hd")
                     xmin, xmax = xs[0], xs[-1]
                     ymin, ymax = min(ys), max(ys)
+                    if band_lo is not None and band_hi is not None:  # the ticks span what is drawn
+                        ymin, ymax = min(ymin, band_lo), max(ymax, band_hi)
                     # the latest value, or with many steps its rolling mean (~), which is what moves
                     label = f"{title}  ~{_fmt(sm[-1])}" if w > 1 else f"{title}  {_fmt(raw_y[-1])}"
                 elif key == "kl" and not raw_x:

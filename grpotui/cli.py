@@ -53,6 +53,11 @@ def _start(source: str | None, args: argparse.Namespace, *, steps: int | None = 
     except RunExists as e:
         raise UsageError(str(e)) from None
     print(f"started run {name!r} (pid {pid}, detached); its files: {run_dir}", flush=True)
+    return _after_start(args, name, run_dir)
+
+
+def _after_start(args: argparse.Namespace, name: str, run_dir: Path) -> int:
+    """Follow the started run in text (--headless), open its dashboard (a terminal), or say how to."""
     if args.headless:
         return follow(name, run_dir)
     if _interactive():
@@ -72,11 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise UsageError(str(e)) from None
         print(f"resuming run {args.resume!r} from {ck.name} (pid {pid}, detached)", flush=True)
-        if args.headless:
-            return follow(args.resume, run_dir)
-        if _interactive():
-            return _open_tui(args, run_name=args.resume)
-        return 0
+        return _after_start(args, args.resume, run_dir)
     if not args.config:
         raise UsageError("run: give a CONFIG.toml (or --resume NAME)")
     return _start(args.config, args)
@@ -106,12 +107,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     pid = spawn_runner(run_dir, module="grpotui.runner.watch")
     print(f"watching {' '.join(command)!r} as run {name!r} (pid {pid}, detached); its files: {run_dir}",
           flush=True)
-    if args.headless:
-        return follow(name, run_dir)
-    if _interactive():
-        return _open_tui(args, run_name=name)
-    print(f"  grpotui attach {name}   grpotui logs {name} -f   grpotui stop {name}")
-    return 0
+    return _after_start(args, name, run_dir)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -65,3 +65,22 @@ def cli(home: Path):
         return run_cli(*args, home=home, **kw)
 
     return _run
+
+
+def wait_for(pred, timeout: float = 120, what: str = "condition") -> None:
+    """Poll ``pred`` until it is true, or fail saying what never happened."""
+    import time
+
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def status_of(home: Path, name: str) -> dict:
+    """``grpotui status NAME --json`` as a user gets it."""
+    import json
+
+    return json.loads(run_cli("status", name, "--json", home=home, check=True).stdout)

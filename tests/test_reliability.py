@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, status_of, wait_for
 from grpotui.runner.session import kills_user_processes
 from grpotui.store import RunStore
 from grpotui.store.fs import NetworkFilesystem, check_local
@@ -22,17 +22,8 @@ from grpotui.store.paths import STORE_FILE
 from recorded import write_recorded_run
 
 
-def _status(home: Path, name: str) -> dict:
-    return json.loads(run_cli("status", name, "--json", home=home, check=True).stdout)
 
 
-def _wait(pred, timeout: float = 120, what: str = "") -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out: {what}")
 
 
 def _check_complete(store: RunStore) -> int:
@@ -55,10 +46,10 @@ def test_fault_injection_kill9_at_random_points(home: Path, cli) -> None:
         name = f"fi{i}"
         cli("demo", "--steps", "100000", "--name", name, check=True)
         path = home / "runs" / name / STORE_FILE
-        _wait(lambda: path.exists() and RunStore.open(path).last_step() >= 1, what="training")  # noqa: B023
+        wait_for(lambda: path.exists() and RunStore.open(path).last_step() >= 1, what="training")  # noqa: B023
         time.sleep(rng.uniform(0.0, 2.5))
-        os.kill(_status(home, name)["pid"], signal.SIGKILL)
-        _wait(lambda: _status(home, name)["status"] == "lost", timeout=20, what="lost")  # noqa: B023
+        os.kill(status_of(home, name)["pid"], signal.SIGKILL)
+        wait_for(lambda: status_of(home, name)["status"] == "lost", timeout=20, what="lost")  # noqa: B023
         with RunStore.open(path) as store:
             assert _check_complete(store) >= 1
             assert store.run_info()["status"] == "running"  # recorded as it was; read as `lost`
@@ -70,14 +61,14 @@ def test_resume_a_lost_run_from_its_checkpoint_replaces_later_steps(home: Path, 
     cli("demo", "--steps", "100000", "--name", "res", "--set", "training.save_strategy='steps'",
         "--set", "training.save_steps=40", check=True)
     path = home / "runs" / "res" / STORE_FILE
-    _wait(lambda: path.exists() and RunStore.open(path).last_step() >= 90, what="90 steps")
-    os.kill(_status(home, "res")["pid"], signal.SIGKILL)
-    _wait(lambda: _status(home, "res")["status"] == "lost", timeout=20, what="lost")
+    wait_for(lambda: path.exists() and RunStore.open(path).last_step() >= 90, what="90 steps")
+    os.kill(status_of(home, "res")["pid"], signal.SIGKILL)
+    wait_for(lambda: status_of(home, "res")["status"] == "lost", timeout=20, what="lost")
     before = RunStore.open(path).last_step()
     assert cli("run", "--resume", "nope").returncode == 2
     proc = cli("run", "--resume", "res", "--headless", "--set", "training.max_steps=150", timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    st = _status(home, "res")
+    st = status_of(home, "res")
     assert st["status"] == "finished" and st["step"] == 150 and before > 80
     with RunStore.open(path) as store:
         assert _check_complete(store) == 150
@@ -173,15 +164,15 @@ def test_run_files_are_private(home: Path, cli, tmp_path: Path) -> None:
 def test_commands_from_another_user_are_refused(home: Path, cli) -> None:
     cli("demo", "--steps", "100000", "--name", "own", check=True)
     path = home / "runs" / "own" / STORE_FILE
-    _wait(lambda: path.exists() and RunStore.open(path).last_step() >= 3, what="training")
+    wait_for(lambda: path.exists() and RunStore.open(path).last_step() >= 3, what="training")
     con = sqlite3.connect(path, timeout=10)
     con.execute("INSERT INTO commands (t, command, uid) VALUES (?, 'kill', ?)", (time.time(), os.getuid() + 1))
     con.commit()
     con.close()
-    _wait(lambda: RunStore.open(path).commands()[-1]["result"] is not None, timeout=10, what="taken")
+    wait_for(lambda: RunStore.open(path).commands()[-1]["result"] is not None, timeout=10, what="taken")
     assert RunStore.open(path).commands()[-1]["result"].startswith("refused")
     step = RunStore.open(path).last_step()
-    _wait(lambda: RunStore.open(path).last_step() > step + 5, what="the run goes on")
+    wait_for(lambda: RunStore.open(path).last_step() > step + 5, what="the run goes on")
     assert cli("kill", "own", check=True).returncode == 0
 
 
@@ -201,13 +192,13 @@ def test_killing_one_ui_leaves_the_run_and_the_other_ui(home: Path, cli) -> None
         def screen(s: str) -> str:
             return subprocess.run(["tmux", "capture-pane", "-p", "-t", s], capture_output=True, text=True).stdout
 
-        _wait(lambda: all("RUNNING" in screen(s) for s in sessions), timeout=60, what="both UIs")
+        wait_for(lambda: all("RUNNING" in screen(s) for s in sessions), timeout=60, what="both UIs")
         ui_pid = int(subprocess.run(["tmux", "display", "-p", "-t", sessions[0], "#{pane_pid}"],
                                     capture_output=True, text=True).stdout)
         os.kill(ui_pid, signal.SIGKILL)
         path = home / "runs" / "two" / STORE_FILE
         step = RunStore.open(path).last_step()
-        _wait(lambda: RunStore.open(path).last_step() > step + 20, what="the run goes on")
+        wait_for(lambda: RunStore.open(path).last_step() > step + 20, what="the run goes on")
 
         def shown_step() -> int:
             import re
@@ -216,8 +207,8 @@ def test_killing_one_ui_leaves_the_run_and_the_other_ui(home: Path, cli) -> None
             return int(m.group(1)) if m else -1
 
         first = shown_step()
-        _wait(lambda: shown_step() > first, timeout=20, what="the other UI to move on")
-        assert _status(home, "two")["status"] == "running"
+        wait_for(lambda: shown_step() > first, timeout=20, what="the other UI to move on")
+        assert status_of(home, "two")["status"] == "running"
     finally:
         for s in sessions:
             subprocess.run(["tmux", "kill-session", "-t", s], capture_output=True)

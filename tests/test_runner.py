@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import status_of, wait_for
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE, TRACEBACK_FILE
 
@@ -26,17 +26,8 @@ def _store(home: Path, name: str) -> RunStore:
     return RunStore.open(home / "runs" / name / STORE_FILE)
 
 
-def _status(home: Path, name: str) -> dict:
-    return json.loads(run_cli("status", name, "--json", home=home, check=True).stdout)
 
 
-def _wait(pred, timeout: float = 120, what: str = "condition") -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _demo_config(home: Path, tmp_path: Path, extra: str = "", steps: int = 5000) -> Path:
@@ -63,7 +54,7 @@ def test_demo_learns_and_records_every_group(home: Path, cli) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "step 600/600" in proc.stdout
 
-    st = _status(home, "learn")
+    st = status_of(home, "learn")
     assert st["status"] == "finished" and st["exit_code"] == 0 and st["step"] == 600
     for key in ("name", "status", "step", "max_steps", "pid", "started_at", "ended_at", "exit_code", "alerts"):
         assert key in st
@@ -108,23 +99,23 @@ def test_pause_resume_stop_with_checkpoint(home: Path, cli, tmp_path: Path) -> N
     cfg = _demo_config(home, tmp_path)
     started = cli("run", str(cfg), "--name", "ctl", check=True)
     assert "detached" in started.stdout
-    _wait(lambda: _status(home, "ctl")["step"] >= 20, what="training to start")
+    wait_for(lambda: status_of(home, "ctl")["step"] >= 20, what="training to start")
 
     assert cli("pause", "ctl", check=True).returncode == 0
-    _wait(lambda: _status(home, "ctl")["status"] == "paused", what="paused")
-    step = _status(home, "ctl")["step"]
+    wait_for(lambda: status_of(home, "ctl")["status"] == "paused", what="paused")
+    step = status_of(home, "ctl")["step"]
     time.sleep(2.0)
-    assert _status(home, "ctl")["step"] == step, "a paused run must not take steps"
+    assert status_of(home, "ctl")["step"] == step, "a paused run must not take steps"
     with _store(home, "ctl") as s:
         assert s.latest_metrics()[0] == step, "the paused step's metrics are recorded"
         assert s.groups_at(step), "the paused step's groups are recorded"
 
     assert cli("resume", "ctl", check=True).returncode == 0
-    _wait(lambda: _status(home, "ctl")["step"] > step + 5, what="steps after resume")
+    wait_for(lambda: status_of(home, "ctl")["step"] > step + 5, what="steps after resume")
 
     assert cli("stop", "ctl", check=True).returncode == 0
-    _wait(lambda: _status(home, "ctl")["status"] == "stopped", what="stopped")
-    st = _status(home, "ctl")
+    wait_for(lambda: status_of(home, "ctl")["status"] == "stopped", what="stopped")
+    st = status_of(home, "ctl")
     assert st["exit_code"] == 4 and "checkpoint" in st["reason"]
     ck = list((home / "runs" / "ctl" / "checkpoints").glob("checkpoint-*"))
     assert ck and (ck[0] / "trainer_state.json").exists()
@@ -133,12 +124,12 @@ def test_pause_resume_stop_with_checkpoint(home: Path, cli, tmp_path: Path) -> N
 
 def test_kill_ends_the_run_now(home: Path, cli, tmp_path: Path) -> None:
     cli("run", str(_demo_config(home, tmp_path)), "--name", "k", check=True)
-    _wait(lambda: _status(home, "k")["step"] >= 5, what="training to start")
-    pid = _status(home, "k")["pid"]
+    wait_for(lambda: status_of(home, "k")["step"] >= 5, what="training to start")
+    pid = status_of(home, "k")["pid"]
     assert cli("kill", "k", check=True).returncode == 0
-    st = _status(home, "k")
+    st = status_of(home, "k")
     assert st["status"] == "killed" and st["exit_code"] == 5
-    _wait(lambda: not _alive(pid), timeout=10, what="the runner to exit")
+    wait_for(lambda: not _alive(pid), timeout=10, what="the runner to exit")
 
 
 def _alive(pid: int) -> bool:
@@ -152,10 +143,10 @@ def _alive(pid: int) -> bool:
 
 def test_sigkilled_runner_reads_lost_and_keeps_its_record(home: Path, cli, tmp_path: Path) -> None:
     cli("run", str(_demo_config(home, tmp_path)), "--name", "gone", check=True)
-    _wait(lambda: _status(home, "gone")["step"] >= 10, what="training to start")
-    pid = _status(home, "gone")["pid"]
+    wait_for(lambda: status_of(home, "gone")["step"] >= 10, what="training to start")
+    pid = status_of(home, "gone")["pid"]
     os.kill(pid, signal.SIGKILL)
-    _wait(lambda: _status(home, "gone")["status"] == "lost", timeout=20, what="lost")
+    wait_for(lambda: status_of(home, "gone")["status"] == "lost", timeout=20, what="lost")
     with _store(home, "gone") as s:
         steps = s.group_steps()
         assert len(steps) >= 10 and all(len(s.groups_at(x)) == 2 for x in steps)
@@ -164,10 +155,10 @@ def test_sigkilled_runner_reads_lost_and_keeps_its_record(home: Path, cli, tmp_p
 
 def test_sigterm_stops_gracefully(home: Path, cli, tmp_path: Path) -> None:
     cli("run", str(_demo_config(home, tmp_path)), "--name", "term", check=True)
-    _wait(lambda: _status(home, "term")["step"] >= 5, what="training to start")
-    os.kill(_status(home, "term")["pid"], signal.SIGTERM)
-    _wait(lambda: _status(home, "term")["status"] == "stopped", what="stopped")
-    assert "SIGTERM" in _status(home, "term")["reason"]
+    wait_for(lambda: status_of(home, "term")["step"] >= 5, what="training to start")
+    os.kill(status_of(home, "term")["pid"], signal.SIGTERM)
+    wait_for(lambda: status_of(home, "term")["status"] == "stopped", what="stopped")
+    assert "SIGTERM" in status_of(home, "term")["reason"]
 
 
 def test_a_raising_reward_fails_the_run_with_its_traceback(home: Path, cli, tmp_path: Path) -> None:
@@ -177,7 +168,7 @@ def test_a_raising_reward_fails_the_run_with_its_traceback(home: Path, cli, tmp_
     cfg = _demo_config(home, tmp_path, extra='rewards = ["bad_reward.py:exploding"]', steps=50)
     proc = cli("run", str(cfg), "--name", "bad", "--headless", timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    st = _status(home, "bad")
+    st = status_of(home, "bad")
     assert st["status"] == "failed" and st["exit_code"] == 1
     assert "reward exploded on purpose" in st["reason"] and "\n" not in st["reason"]
     tb = (home / "runs" / "bad" / TRACEBACK_FILE).read_text()

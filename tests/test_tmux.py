@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_for
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE
 
@@ -51,13 +52,6 @@ class Tmux:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
-def _wait(pred, timeout: float = 60, what: str = "") -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out: {what}")
 
 
 def test_demo_dashboard_pause_resume_kill_then_leave_and_attach(home: Path) -> None:
@@ -69,7 +63,7 @@ def test_demo_dashboard_pause_resume_kill_then_leave_and_attach(home: Path) -> N
         screen = t.wait_for("KL  ")
         assert "RAM" in screen and "CPU" in screen and "No GPU figures" in screen, screen
         store = RunStore.open(home / "runs" / "t1" / STORE_FILE)
-        _wait(lambda: store.last_step() > 5, what="steps")
+        wait_for(lambda: store.last_step() > 5, what="steps")
 
         t.send("p")
         t.wait_for("PAUSED")
@@ -80,25 +74,25 @@ def test_demo_dashboard_pause_resume_kill_then_leave_and_attach(home: Path) -> N
 
         t.send("p")
         t.wait_for("RUNNING")
-        _wait(lambda: store.last_step() > step + 3, what="steps after resume")
+        wait_for(lambda: store.last_step() > step + 3, what="steps after resume")
 
         t.send("k")
         t.wait_for("Kill t1 now?")
         t.send("y")
-        _wait(lambda: store.run_info()["status"] == "killed", what="killed")
+        wait_for(lambda: store.run_info()["status"] == "killed", what="killed")
         t.wait_for("KILLED")
         t.send("q")
-        _wait(lambda: not t.alive(), timeout=10, what="the app to quit")
+        wait_for(lambda: not t.alive(), timeout=10, what="the app to quit")
         store.close()
 
         # a second run: leave the app, the run goes on, attach shows it again
         t.start("demo", "--steps", "100000", "--name", "t2")
         t.wait_for("RUNNING")
         t.send("q")
-        _wait(lambda: not t.alive(), timeout=10, what="the app to quit")
+        wait_for(lambda: not t.alive(), timeout=10, what="the app to quit")
         store = RunStore.open(home / "runs" / "t2" / STORE_FILE)
         step = store.last_step()
-        _wait(lambda: store.last_step() > step + 5, what="the run to go on without the app")
+        wait_for(lambda: store.last_step() > step + 5, what="the run to go on without the app")
         assert store.run_info()["status"] == "running"
 
         t.start("attach", "t2")
@@ -106,7 +100,7 @@ def test_demo_dashboard_pause_resume_kill_then_leave_and_attach(home: Path) -> N
         screen = t.wait_for("reward  ")
         assert "t2" in screen
         t.send("q")
-        _wait(lambda: not t.alive(), timeout=10, what="the app to quit")
+        wait_for(lambda: not t.alive(), timeout=10, what="the app to quit")
         store.close()
     finally:
         t.kill()

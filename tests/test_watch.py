@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, status_of, wait_for
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE
 
@@ -26,17 +26,8 @@ def assets(home: Path) -> tuple[str, str]:
     return ensure_demo_assets()
 
 
-def _status(home: Path, name: str) -> dict:
-    return json.loads(run_cli("status", name, "--json", home=home, check=True).stdout)
 
 
-def _wait(pred, timeout: float = 120, what: str = "") -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out: {what}")
 
 
 def test_watch_records_an_unchanged_script(home: Path, cli, assets, tmp_path: Path) -> None:
@@ -53,7 +44,7 @@ def test_watch_records_an_unchanged_script(home: Path, cli, assets, tmp_path: Pa
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert marker.read_text() == "yes"
-    st = _status(home, "w")
+    st = status_of(home, "w")
     assert st["status"] == "finished" and st["exit_code"] == 0 and st["step"] == 40 and st["max_steps"] == 40
     rows = [json.loads(x) for x in cli("export", "w", "--what", "groups", check=True).stdout.splitlines()]
     assert len(rows) == 40 * 16 and {r["step"] for r in rows} == set(range(1, 41))
@@ -70,7 +61,7 @@ def test_watched_script_that_fails_ends_failed_with_its_output(home: Path, cli, 
     proc = cli("watch", "--headless", "--name", "boom", "--", sys.executable, str(SCRIPT), *assets, "40",
                "--explode-at", "5", timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    st = _status(home, "boom")
+    st = status_of(home, "boom")
     assert st["status"] == "failed" and st["exit_code"] == 1
     assert "my reward blew up" in st["reason"]
     assert st["step"] >= 3  # what it recorded before the fault stays
@@ -79,7 +70,7 @@ def test_watched_script_that_fails_ends_failed_with_its_output(home: Path, cli, 
 def test_a_command_that_never_trains_still_runs_and_is_shown(home: Path, cli) -> None:
     proc = cli("watch", "--headless", "--name", "plain", "--", "sh", "-c", "echo hello from sh; sleep 1.5; exit 3")
     assert proc.returncode == 1
-    st = _status(home, "plain")
+    st = status_of(home, "plain")
     assert st["status"] == "failed" and "exit code 3" in st["reason"] and "hello from sh" in st["reason"]
     assert "hello from sh" in cli("logs", "plain", check=True).stdout
     assert cli("export", "plain", "--what", "system", check=True).stdout.strip()
@@ -88,17 +79,17 @@ def test_a_command_that_never_trains_still_runs_and_is_shown(home: Path, cli) ->
 def test_pause_resume_and_stop_a_watched_run(home: Path, cli, assets) -> None:
     cli("watch", "--name", "ctl", "--", sys.executable, str(SCRIPT), *assets, "100000", check=True)
     store = RunStore.open(home / "runs" / "ctl" / STORE_FILE)
-    _wait(lambda: store.last_step() >= 10, what="watched training")
+    wait_for(lambda: store.last_step() >= 10, what="watched training")
     cli("pause", "ctl", check=True)
-    _wait(lambda: store.run_info()["status"] == "paused", what="paused at a step boundary")
+    wait_for(lambda: store.run_info()["status"] == "paused", what="paused at a step boundary")
     step = store.last_step()
     time.sleep(1.5)
     assert store.last_step() == step
     cli("resume", "ctl", check=True)
-    _wait(lambda: store.last_step() > step + 3, what="resumed")
+    wait_for(lambda: store.last_step() > step + 3, what="resumed")
     cli("stop", "ctl", check=True)
-    _wait(lambda: _status(home, "ctl")["status"] == "stopped", what="stopped")
-    assert _status(home, "ctl")["exit_code"] == 4
+    wait_for(lambda: status_of(home, "ctl")["status"] == "stopped", what="stopped")
+    assert status_of(home, "ctl")["exit_code"] == 4
     store.close()
 
 
@@ -107,7 +98,7 @@ def test_callback_in_a_script_records_the_same(home: Path, cli, assets, tmp_path
     proc = subprocess.run([sys.executable, str(SCRIPT), *assets, "30", "--callback", "cb-run"], env=env,
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    st = _status(home, "cb-run")
+    st = status_of(home, "cb-run")
     assert st["status"] == "finished" and st["step"] == 30 and st["kind"] == "callback"
     rows = [json.loads(x) for x in cli("export", "cb-run", "--what", "groups", check=True).stdout.splitlines()]
     assert len(rows) == 30 * 16 and all(set(r["rewards"]) == {"sum_is_right"} for r in rows)

@@ -85,10 +85,18 @@ DATA_SPEC: _S = {
     "max_samples": (("int",), None, (1, None), "use only the first N rows"),
     "shuffle": (("bool",), True, None, "shuffle rows (seeded by training.seed)"),
 }
+LAUNCH_SPEC: _S = {
+    "num_processes": (("int",), 1, (1, 4096), "processes (GPUs); more than 1 starts the runner with accelerate launch"),
+    "cpu": (("bool",), None, None, "force the CPU (default: when no CUDA GPU is visible)"),
+    "mixed_precision": (("str",), None, ("no", "fp16", "bf16", "fp8"), "accelerate's mixed precision"),
+    "config_file": (("str",), None, None, "an accelerate config (DDP, DeepSpeed, FSDP)"),
+    "main_process_port": (("int",), None, (1, 65535), "the rendezvous port"),
+    "extra_args": (("list",), [], None, "more `accelerate launch` arguments, passed as they are"),
+}
 TOP_SPEC: _S = {
     "rewards": (("list",), ["correctness"], None, "reward functions"),
 }
-SECTIONS = ("run", "model", "data", "training", "rewards", "health")
+SECTIONS = ("run", "model", "data", "training", "rewards", "health", "launch")
 
 
 # ----------------------------------------------------------------------------- loading
@@ -414,6 +422,16 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     cfg["model"]["lora"] = _check_section("model.lora", lora_raw, LORA_SPEC, problems)
     cfg["data"] = _check_section("data", raw.get("data", {}), DATA_SPEC, problems)
     _check_template(cfg["data"].get("prompt_template"), problems)
+    cfg["launch"] = _check_section("launch", raw.get("launch", {}), LAUNCH_SPEC, problems)
+    if not all(isinstance(x, str) for x in cfg["launch"].get("extra_args") or []):
+        problems.append("launch.extra_args: expected a list of strings")
+    if cfg["launch"].get("config_file"):
+        cf = Path(cfg["launch"]["config_file"]).expanduser()
+        cf = cf if cf.is_absolute() else base / cf
+        if not cf.is_file():
+            problems.append(f"launch.config_file: no such file {cf}")
+        else:
+            cfg["launch"]["config_file"] = str(cf.resolve())
     cfg["rewards"] = _check_rewards(raw.get("rewards", TOP_SPEC["rewards"][1]), base, problems)
     cfg["training"] = _check_training(raw.get("training", {}), problems)
     from grpotui.health import HealthConfigError, resolve

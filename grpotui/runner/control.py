@@ -136,16 +136,28 @@ class Controller:
     # ------------------------------------------------------------ step boundary (main thread)
     def wait_while_paused(self, step: int) -> None:
         """Block at a step boundary until resumed, stopped or killed."""
-        if not self.pause_requested.is_set() or self.stop_requested.is_set():
-            return
-        self._blocked = True
-        self.store.set_status("paused", f"paused at step {step}", step=step)
-        print(f"grpotui: paused at step {step}", flush=True)
-        while not self.resume_event.wait(0.2):
+        while self.pause_slice(step, 0.2) == "paused":
             pass
+
+    def pause_slice(self, step: int, seconds: float) -> str:
+        """Wait up to ``seconds`` of a pause: ``paused`` (still), ``go`` or ``stop``.
+
+        In slices so that, with several processes, the main one can tell the others where things
+        stand every few seconds instead of holding a collective open for the whole pause.
+        """
+        if not self._blocked:
+            if not self.pause_requested.is_set() or self.stop_requested.is_set():
+                return "stop" if self.stop_requested.is_set() else "go"
+            self._blocked = True
+            self.store.set_status("paused", f"paused at step {step}", step=step)
+            print(f"grpotui: paused at step {step}", flush=True)
+        if not self.resume_event.wait(seconds):
+            return "paused"
         self._blocked = False
-        if not self.pause_requested.is_set() and not self.stop_requested.is_set():
-            # a resume that came while `paused` was being written: say again that the run goes on
+        if self.stop_requested.is_set():
+            return "stop"
+        if not self.pause_requested.is_set():
+            # also covers a resume that came while `paused` was being written
             self.store.set_status("running", "resumed", step=step)
-        if not self.stop_requested.is_set():
             print(f"grpotui: resumed at step {step}", flush=True)
+        return "go"

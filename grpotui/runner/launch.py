@@ -60,6 +60,28 @@ def create_run(
     return d
 
 
+def runner_command(run_dir: Path, module: str, launch: dict[str, Any] | None) -> list[str]:
+    """``python -m MODULE RUN_DIR``, or through ``accelerate launch`` for several processes."""
+    launch = launch or {}
+    n = int(launch.get("num_processes") or 1)
+    if n <= 1 and not launch.get("config_file"):
+        return [sys.executable, "-m", module, str(run_dir)]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n)]
+    if n > 1 and not launch.get("config_file"):
+        # accelerate's distributed launcher (torchrun); on a machine without CUDA, or with
+        # launch.cpu, the trainer runs on the CPU (use_cpu) and the processes talk over gloo.
+        # (`accelerate launch --cpu` would start a single process.)
+        cmd.append("--multi_gpu")
+    if launch.get("mixed_precision"):
+        cmd += ["--mixed_precision", launch["mixed_precision"]]
+    if launch.get("config_file"):
+        cmd += ["--config_file", launch["config_file"]]
+    if launch.get("main_process_port"):
+        cmd += ["--main_process_port", str(launch["main_process_port"])]
+    cmd += [*launch.get("extra_args", []), "-m", module, str(run_dir)]
+    return cmd
+
+
 def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: dict[str, str] | None = None) -> int:
     """Start ``python -m grpotui.runner RUN_DIR`` in its own session; returns its pid."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
@@ -75,7 +97,7 @@ def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: di
         os.umask(old)
     with log:
         proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", module, str(run_dir)],
+            [*prefix, *runner_command(run_dir, module, _launch_section(run_dir))],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -96,6 +118,13 @@ def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: di
 
             store.set_process(pid=proc.pid, create_time=ct, host=socket.gethostname())
     return proc.pid
+
+
+def _launch_section(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / CONFIG_FILE).read_text()).get("launch") or {}
+    except (OSError, ValueError):
+        return {}
 
 
 def prepare(source: str | None, overrides: list[str], *, steps: int | None = None,

@@ -66,12 +66,19 @@ def _disk_full(e: BaseException, where: Path) -> bool:
 
 
 def run(run_dir: Path) -> int:
+    cfg: dict[str, Any] = json.loads((run_dir / CONFIG_FILE).read_text())
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    if rank != 0:
+        return _follow_main(run_dir, cfg)
     reserve = _reserve(run_dir)
     store = RunStore.open(run_dir / STORE_FILE, readonly=False)
-    cfg: dict[str, Any] = json.loads((run_dir / CONFIG_FILE).read_text())
     me = psutil.Process()
-    store.set_process(pid=me.pid, create_time=me.create_time(), host=socket.gethostname())
-    controller = Controller(store, sampler=SystemSampler().sample)
+    if world == 1:
+        store.set_process(pid=me.pid, create_time=me.create_time(), host=socket.gethostname())
+        root = me.pid
+    else:  # under accelerate launch: the launcher, recorded at spawn, stays the run's process
+        root = me.parent().pid if me.parent() else me.pid
+    controller = Controller(store, sampler=SystemSampler(root).sample)
     controller.start()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -156,6 +163,26 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
         "finished", f"{step} steps in {time.time() - t0:.0f}s; model saved to final/", step=step,
         exit_code=EXIT_FINISHED,
     )
+    return EXIT_FINISHED
+
+
+def _follow_main(run_dir: Path, cfg: dict[str, Any]) -> int:
+    """A rank other than the main one: trains in step with it and records nothing itself.
+
+    Pause and stop reach it at step boundaries through the main process (see the recorder); kill
+    reaches it through accelerate's launcher, which ends every rank when one ends.
+    """
+    from grpotui.runner.recorder import Recorder
+    from grpotui.runner.train import build_trainer, pick_backend
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main rank decides; it tells the others
+    recorder = Recorder(None, None, answer_field="answer")
+    trainer = build_trainer(cfg, run_dir, [recorder], backend=pick_backend(cfg["model"]["backend"]))
+    recorder.attach(trainer)
+    trainer.train(resume_from_checkpoint=os.environ.get("GRPOTUI_RESUME_FROM") or None)
+    if trainer.state.max_steps and trainer.state.global_step >= trainer.state.max_steps:
+        trainer.save_model(str(run_dir / "final"))  # a collective under FSDP / DeepSpeed
     return EXIT_FINISHED
 
 

@@ -48,7 +48,7 @@ class Recorder(TrainerCallback):
 
     def __init__(
         self,
-        store: RunStore,
+        store: RunStore | None,
         controller: Controller | None = None,
         *,
         answer_field: str | None = None,
@@ -173,25 +173,52 @@ class Recorder(TrainerCallback):
             return  # a stop or pause sent while the model loaded: its status stands
         self.store.set_status("running", f"training from step {state.global_step}", step=int(state.global_step))
 
+    @property
+    def world(self) -> int:
+        return int(self.trainer.accelerator.num_processes) if self.trainer is not None else 1
+
+    def _broadcast(self, value: Any) -> Any:
+        """The main process's ``value`` on every process (every rank calls this at the same point)."""
+        from accelerate.utils import broadcast_object_list
+
+        box = [value]
+        broadcast_object_list(box, from_process=0)
+        return box[0]
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         now = time.monotonic()
         if self._last_step_at is not None:
             self._step_seconds.append(now - self._last_step_at)
         self._last_step_at = now
         ctl = self.controller
-        if ctl is None:
-            return
         step = int(state.global_step)
-        ctl.step = step
-        if ctl.stop_requested.is_set():
+        if ctl is not None:
+            ctl.step = step
+        stop = ctl is not None and ctl.stop_requested.is_set()
+        pause = ctl is not None and ctl.pause_requested.is_set()
+        if self.world > 1:  # every rank acts on the main one's decision, at the same step
+            stop, pause = self._broadcast((stop, pause))
+        if stop:
             control.should_save = True
             control.should_training_stop = True
             return
-        if ctl.pause_requested.is_set():
+        if pause:
             if control.should_log:
                 self._pause_in_log = True  # record this step's metrics first
             else:
                 self._pause_here(step, control)
+
+    def _pause_here(self, step: int, control: Any) -> None:
+        ctl = self.controller
+        while True:
+            state = ctl.pause_slice(step, 5.0 if self.world > 1 else 0.2) if ctl is not None else "go"
+            if self.world > 1:
+                state = self._broadcast(state)
+            if state != "paused":
+                break
+        if state == "stop":
+            control.should_save = True
+            control.should_training_stop = True
 
     # ------------------------------------------------------------ health
     def _act(self, alert: Alert, control: Any) -> None:
@@ -203,13 +230,15 @@ class Recorder(TrainerCallback):
         if ctl is None or alert.action == "warn":
             return
         reason = f"health rule {alert.rule}: {alert.message}"
+        single = self.world == 1  # with several ranks, the next step boundary carries it to all
         if alert.action == "pause":
             ctl.request_pause(f"paused by {reason}")
-            self._pause_in_log = True
+            self._pause_in_log = single
         elif alert.action == "stop":
             ctl.request_stop(f"stopped by {reason}", exit_code=3)
-            control.should_save = True
-            control.should_training_stop = True
+            if single:
+                control.should_save = True
+                control.should_training_stop = True
         elif alert.action == "kill":
             ctl.kill(f"killed by {reason}")
 
@@ -233,14 +262,6 @@ class Recorder(TrainerCallback):
                 ctl.request_stop(f"stopped by health rule stall: {alert.message}", exit_code=3)
             elif alert.action == "kill":
                 ctl.kill(f"killed by health rule stall: {alert.message}")
-
-    def _pause_here(self, step: int, control: Any) -> None:
-        ctl = self.controller
-        assert ctl is not None
-        ctl.wait_while_paused(step)
-        if ctl.stop_requested.is_set():
-            control.should_save = True
-            control.should_training_stop = True
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
         step = int(state.global_step)

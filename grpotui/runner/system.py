@@ -72,8 +72,14 @@ class SystemSampler:
         }
         try:
             with self._proc.oneshot():
-                s["proc_rss"] = self._proc.memory_info().rss
+                rss = self._proc.memory_info().rss
                 s["proc_cpu_percent"] = self._proc.cpu_percent(None)
+            for child in self._proc.children(recursive=True):  # every rank, every worker
+                try:
+                    rss += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            s["proc_rss"] = rss
         except psutil.Error:
             pass
         if self._nvml is not None:

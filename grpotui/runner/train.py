@@ -210,7 +210,9 @@ def grpo_args(cfg: dict[str, Any], run_dir: Path, *, backend: str) -> Any:
     training.setdefault("report_to", "none")
     training.setdefault("disable_tqdm", True)
     training.setdefault("save_strategy", "no")
-    if not cuda_available():  # TRL's bf16 default needs a GPU
+    if cfg.get("launch", {}).get("cpu"):
+        training["use_cpu"] = True
+    if not cuda_available() or training.get("use_cpu"):  # TRL's bf16 default needs a GPU
         training.setdefault("bf16", False)
         training.setdefault("use_cpu", True)
     if backend == "transformers":

@@ -1,0 +1,90 @@
+"""The GPU path's seams, tested here without a GPU: backend choice, Unsloth refused where it cannot run,
+NVML absent, and NVML present (a fake pynvml: the one boundary that cannot exist on this machine)."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+
+def test_auto_backend_is_transformers_without_cuda() -> None:
+    from grpotui.runner.train import BackendError, cuda_available, pick_backend
+
+    if cuda_available():
+        pytest.skip("a CUDA GPU is visible here")
+    assert pick_backend("auto") == "transformers"
+    assert pick_backend("transformers") == "transformers"
+    with pytest.raises(BackendError, match="unsloth"):
+        pick_backend("unsloth")
+
+
+def test_forcing_unsloth_where_it_is_missing_is_bad_input(cli, home: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("unsloth") is not None:
+        pytest.skip("unsloth is installed here")
+    proc = cli("demo", "--set", "model.backend='unsloth'")
+    assert proc.returncode == 2 and "pip install 'grpotui[unsloth]'" in proc.stderr
+    assert not (home / "runs").exists() or not list((home / "runs").iterdir())
+
+
+def test_without_nvml_the_sample_says_so() -> None:
+    from grpotui.runner.system import SystemSampler
+
+    s = SystemSampler().sample()
+    if s["gpu_source"] == "nvml":
+        pytest.skip("NVML works here")
+    assert s["gpus"] == [] and s["gpu_source"].startswith("none (") and s["ram_total"] > 0
+
+
+def test_with_nvml_every_gpu_and_the_runs_own_vram(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    GiB = 1024**3
+    fake = types.ModuleType("pynvml")
+    fake.NVML_TEMPERATURE_GPU = 0
+    fake.nvmlInit = lambda: None
+    fake.nvmlDeviceGetCount = lambda: 2
+    fake.nvmlDeviceGetHandleByIndex = lambda i: i
+    fake.nvmlDeviceGetName = lambda h: b"NVIDIA GeForce RTX 4090"
+    fake.nvmlDeviceGetUtilizationRates = lambda h: types.SimpleNamespace(gpu=90 - 10 * h)
+    fake.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(used=(20 - h) * GiB, total=24 * GiB)
+    fake.nvmlDeviceGetTemperature = lambda h, kind: 70 + h
+    fake.nvmlDeviceGetPowerUsage = lambda h: 300_000
+    fake.nvmlDeviceGetComputeRunningProcesses = lambda h: [
+        types.SimpleNamespace(pid=os.getpid(), usedGpuMemory=18 * GiB), types.SimpleNamespace(pid=1, usedGpuMemory=GiB)]
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    from grpotui.runner.system import SystemSampler
+
+    s = SystemSampler().sample()
+    assert s["gpu_source"] == "nvml" and len(s["gpus"]) == 2
+    g0 = s["gpus"][0]
+    assert (g0["name"], g0["util"], g0["mem_used"], g0["mem_total"], g0["temp_c"], g0["power_w"]) == (
+        "NVIDIA GeForce RTX 4090", 90, 20 * GiB, 24 * GiB, 70, 300.0)
+    assert g0["proc_mem"] == 18 * GiB  # only this process tree's memory, not another user's
+
+
+async def test_dashboard_shows_vram_from_nvml(home: Path) -> None:
+    import os
+
+    from recorded import write_recorded_run
+
+    from grpotui.tui.app import make_app
+    from grpotui.tui.widgets.system import SystemPanel
+
+    write_recorded_run(home, "gpu", steps=3)  # its system sample has one 24 GiB GPU
+    app = make_app(run_name="gpu")
+    async with app.run_test(size=(160, 45)) as pilot:
+        for _ in range(5):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+        from rich.console import Console
+
+        panel = app.screen.query_one(SystemPanel)
+        console = Console(width=100, record=True, file=open(os.devnull, "w"))
+        console.print(panel._table(panel.sample))
+        text = console.export_text()
+    assert "GPU0" in text and "VRAM" in text and "19.0/24 GiB" in text and "run 18.0" in text

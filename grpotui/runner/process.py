@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -186,10 +187,15 @@ def _follow_main(run_dir: Path, cfg: dict[str, Any]) -> int:
     return EXIT_FINISHED
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_dir_main(module: str, body: Callable[[Path], int], argv: list[str] | None = None) -> int:
+    """``python -m MODULE RUN_DIR``: files private to the user, the run's exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m grpotui.runner RUN_DIR", file=sys.stderr)
+        print(f"usage: python -m {module} RUN_DIR", file=sys.stderr)
         return EXIT_USAGE
     os.umask(0o077)
-    return run(Path(argv[0]))
+    return body(Path(argv[0]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_dir_main("grpotui.runner", run, argv)

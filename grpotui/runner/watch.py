@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -129,12 +128,9 @@ def supervise(run_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m grpotui.runner.watch RUN_DIR", file=sys.stderr)
-        return EXIT_USAGE
-    os.umask(0o077)
-    return supervise(Path(argv[0]))
+    from grpotui.runner.process import run_dir_main
+
+    return run_dir_main("grpotui.runner.watch", supervise, argv)
 
 
 if __name__ == "__main__":

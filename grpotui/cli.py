@@ -128,11 +128,11 @@ def follow(name: str, run_dir: Path, *, poll: float = 0.5, out: Any = None) -> i
                 for step, m in store.metrics(last_step):
                     print(progress_line(step, info["max_steps"], m), file=out, flush=True)
                     last_step = step
-                events = store.events()
-                for ev in events[last_event:]:
+                events = store.events(skip=last_event)  # only the new ones
+                for ev in events:
                     if ev["status"] != "running" or last_event:
                         print(f"[{ev['status']}] {ev['reason'] or ''}".rstrip(), file=out, flush=True)
-                last_event = len(events)
+                last_event += len(events)
                 status = effective_status(info)
                 if status not in ACTIVE_STATUSES:
                     if status == "lost":

@@ -469,8 +469,9 @@ class RunStore:
             info[key] = json.loads(info[key]) if info.get(key) else ({} if key == "config" else None)
         return info
 
-    def events(self) -> list[dict[str, Any]]:
-        rows = self._read("SELECT t, status, reason, step FROM events ORDER BY id")
+    def events(self, skip: int = 0) -> list[dict[str, Any]]:
+        """Status changes in order, leaving out the first ``skip`` (those a reader has already seen)."""
+        rows = self._read("SELECT t, status, reason, step FROM events ORDER BY id LIMIT -1 OFFSET ?", (skip,))
         return [dict(t=t, status=s, reason=r, step=st) for t, s, r, st in rows]
 
     def metrics(self, after_step: int = -1, *, limit: int | None = None) -> list[tuple[int, dict[str, Any]]]:

@@ -74,8 +74,8 @@ def open_run(name: str, home: Path | None = None, *, readonly: bool = True) -> R
     return RunStore.open(find_run(name, home) / STORE_FILE, readonly=readonly)
 
 
-def summarize(store: RunStore, *, with_metrics: bool = True) -> dict[str, Any]:
-    """What ``ls --json`` and ``status --json`` print for one run."""
+def summarize(store: RunStore, *, with_metrics: bool = True, trend: int = 0) -> dict[str, Any]:
+    """What ``ls --json`` and ``status --json`` print for one run (``trend``: the last N rewards too)."""
     info = store.run_info()
     latest = store.latest_metrics() if with_metrics else None
     step = store.last_step()
@@ -102,6 +102,9 @@ def summarize(store: RunStore, *, with_metrics: bool = True) -> dict[str, Any]:
             for a in alerts
         ],
     }
+    out["note"] = ((info["config"] or {}).get("run") or {}).get("note") or ""
+    if trend:
+        out["reward_tail"] = store.metric_tail("reward", trend)
     if latest:
         out["metrics_step"], out["metrics"] = latest
         out["reward"] = latest[1].get("reward")
@@ -110,14 +113,14 @@ def summarize(store: RunStore, *, with_metrics: bool = True) -> dict[str, Any]:
     return out
 
 
-def summarize_all(home: Path | None = None) -> list[dict[str, Any]]:
+def summarize_all(home: Path | None = None, *, trend: int = 0) -> list[dict[str, Any]]:
     """Every run, oldest first; a store that cannot be read is listed with its error."""
     out = []
     for name in list_run_names(home):
         path = runs_dir(home) / name / STORE_FILE
         try:
             with RunStore.open(path) as store:
-                summary = summarize(store)
+                summary = summarize(store, trend=trend)
             summary["name"] = name  # the directory is the run's identity (a copied store keeps its old name)
             out.append(summary)
         except StoreError as e:

@@ -182,8 +182,8 @@ class RunWatcher:
         up.alerts = s.alerts(self._last_alert)
         if up.alerts:
             self._last_alert = up.alerts[-1]["id"]
-        events = s.events()
-        up.events, self._n_events = events[self._n_events :], len(events)
+        up.events = s.events(skip=self._n_events)  # only the new ones
+        self._n_events += len(up.events)
         up.last_group_step = s.last_group_step()
         return up
 

@@ -12,8 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from grpotui.report import age
-from grpotui.store.db import RunStore
-from grpotui.store.paths import STORE_FILE, runs_dir
+from grpotui.store.paths import runs_dir
 from grpotui.store.runs import summarize_all
 from grpotui.tui.data import sparkline
 from grpotui.tui.widgets.header import STATUS_STYLE
@@ -59,14 +58,9 @@ class RunsScreen(Screen):
     @work(thread=True, group="runs")
     def _poll(self) -> None:
         try:
-            runs = summarize_all()
+            runs = summarize_all(trend=16)  # one read of each store
             for r in runs:
-                try:
-                    with RunStore.open(runs_dir() / r["name"] / STORE_FILE) as store:
-                        r["trend"] = sparkline(store.metric_tail("reward", 16), 16)
-                        r["note"] = (store.run_info()["config"].get("run") or {}).get("note", "")
-                except Exception:
-                    r["trend"], r["note"] = "", ""
+                r["trend"] = sparkline(r.get("reward_tail") or [], 16)
             self.app.call_from_thread(self._show, runs)
         finally:
             self._polling = False

@@ -35,6 +35,8 @@ def _err(msg: str) -> None:
 
 # ----------------------------------------------------------------------------- run / demo
 def _interactive() -> bool:
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+        return True  # a browser tab of `grpotui serve`
     return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
@@ -153,13 +155,129 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from grpotui.store.runs import summarize_all
 
     runs = summarize_all()
+    if args.tag:
+        runs = [r for r in runs if all(t in (r.get("tags") or []) for t in args.tag)]
     if args.json:
         keys = ("name", "status", "step", "max_steps", "reward", "kind", "backend", "model", "created_at",
-                "started_at", "ended_at", "exit_code", "reason", "alerts", "error")
+                "started_at", "ended_at", "exit_code", "reason", "alerts", "note", "tags", "error")
         print(json.dumps([{k: r.get(k) for k in keys if k in r} for r in runs], indent=1))
     else:
-        print(ls_table(runs))
+        print(ls_table(runs) if runs or not args.tag else f"no run tagged {' and '.join(args.tag)}")
     return 0
+
+
+# ----------------------------------------------------------------------------- notes, tags, deleting
+def cmd_note(args: argparse.Namespace) -> int:
+    from grpotui.store.runs import open_run, run_note, set_note
+
+    if args.clear or args.text:
+        try:
+            note = set_note(args.name, "" if args.clear else " ".join(args.text))
+        except ValueError as e:
+            raise UsageError(f"note: {e}") from None
+        print(f"{args.name}: note {'cleared' if not note else 'saved'}")
+        return 0
+    with open_run(args.name) as store:
+        print(run_note(store) or f"{args.name} has no note: grpotui note {args.name} \"TEXT\"")
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    from grpotui.store.runs import open_run, run_tags, set_tags
+
+    if not args.tags:
+        with open_run(args.name) as store:
+            print(" ".join(run_tags(store)))
+        return 0
+    try:
+        tags = set_tags(args.name, [] if args.remove else args.tags, args.tags if args.remove else [])
+    except ValueError as e:
+        raise UsageError(f"tag: {e}") from None
+    print(f"{args.name}: tags {' '.join(tags) if tags else '(none)'}")
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    from grpotui.store.runs import RunActive, delete_run, find_run
+
+    dirs = [find_run(n) for n in args.names]  # every name checked before anything is deleted
+    if not args.yes:
+        if not _interactive():
+            raise UsageError("rm deletes runs and every file of them: confirm with --yes (no terminal to ask on)")
+        print("delete " + ", ".join(args.names) + " with every file of them:")
+        for d in dirs:
+            print(f"  {d}")
+        try:
+            answer = input("delete? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    failed = False
+    for name in args.names:
+        try:
+            delete_run(name)
+            print(f"deleted {name}")
+        except (RunActive, OSError) as e:
+            _err(str(e))
+            failed = True
+    return EXIT_USAGE if failed else 0
+
+
+# ----------------------------------------------------------------------------- comparing
+def _headlines(names: list[str]) -> list[Any]:
+    from grpotui.compare import headline
+    from grpotui.store.runs import open_run
+
+    if len(names) < 2:
+        raise UsageError("give two or more runs to compare")
+    if len(set(names)) < len(names):
+        raise UsageError("the same run is named twice")
+    heads = []
+    for n in names:
+        with open_run(n) as store:
+            heads.append(headline(store, n))
+    return heads
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from grpotui.compare import MISSING, config_diff, diff_text
+
+    heads = _headlines(args.names)
+    if args.json:
+        diff = config_diff([h.config for h in heads])
+        out = {
+            "runs": [h.name for h in heads],
+            "config": {k: [None if v is MISSING else v for v in vals] for k, vals in diff},
+            "figures": [h.as_dict() for h in heads],
+        }
+        print(json.dumps(_finite(out), indent=1, default=str))
+    else:
+        print(diff_text(heads))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from grpotui.store.runs import find_run
+
+    if len(args.names) < 2:
+        raise UsageError("compare: give two or more runs")
+    for n in args.names:
+        find_run(n)  # a clear error before the screen opens
+    if not _interactive():
+        return cmd_diff(argparse.Namespace(names=args.names, json=False))
+    return _open_tui(args, compare=list(args.names))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from grpotui.serve import serve
+
+    try:
+        return serve(host=args.host, port=args.port, theme=args.theme, token=not args.no_token,
+                     public_url=args.public_url)
+    except OSError as e:
+        raise UsageError(f"serve: cannot listen on {args.host}:{args.port} ({e.strerror or e})") from None
 
 
 def _open(name: str, *, readonly: bool = True) -> RunStore:
@@ -225,6 +343,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from grpotui import export
 
     scan = None if args.what in export.SMALL else 1000
+    binary = args.format in export.BINARY_FORMATS
+    if binary and args.output in (None, "-"):
+        raise UsageError(f"--format {args.format} writes a binary file: give it with -o FILE")
     with _open(args.name) as store:
         if args.output in (None, "-"):
             export.write(export.rows(store, args.what), args.format, sys.stdout, scan=scan)
@@ -234,8 +355,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             # private like the run it comes from (0600), written whole or not at all
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with open(fd, "w", encoding="utf-8", newline="") as f:
-                n = export.write(export.rows(store, args.what), args.format, f, scan=scan)
+            if binary:
+                os.close(fd)
+                n = export.write_parquet(export.rows(store, args.what), str(tmp), scan=scan)
+            else:
+                with open(fd, "w", encoding="utf-8", newline="") as f:
+                    n = export.write(export.rows(store, args.what), args.format, f, scan=scan)
             tmp.replace(out)
         except OSError as e:
             raise UsageError(f"{args.output}: cannot write ({e.strerror or e})") from None
@@ -274,10 +399,10 @@ def cmd_control(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- the dashboard
-def _open_tui(args: argparse.Namespace, run_name: str | None = None) -> int:
+def _open_tui(args: argparse.Namespace, run_name: str | None = None, compare: list[str] | None = None) -> int:
     from grpotui.tui.app import make_app
 
-    app = make_app(run_name=run_name, theme=getattr(args, "theme", None))
+    app = make_app(run_name=run_name, compare=compare, theme=getattr(args, "theme", None))
     app.run()
     return 0
 
@@ -343,7 +468,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("ls", help="list every run")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--tag", action="append", default=[], help="only runs with this tag (repeatable: all of them)")
     sp.set_defaults(func=cmd_ls)
+
+    sp = sub.add_parser("note", help="show, set or clear a run's note (why it was started, what was learned)")
+    sp.add_argument("name")
+    sp.add_argument("text", nargs="*", help="the note (replaces the old one); none: print the note")
+    sp.add_argument("--clear", action="store_true", help="remove the note")
+    sp.set_defaults(func=cmd_note)
+
+    sp = sub.add_parser("tag", help="show, add or remove a run's tags")
+    sp.add_argument("name")
+    sp.add_argument("tags", nargs="*", help="tags to add (none: print the run's tags)")
+    sp.add_argument("-r", "--remove", action="store_true", help="remove the given tags instead")
+    sp.set_defaults(func=cmd_tag)
+
+    sp = sub.add_parser("rm", help="delete ended runs with every file of them (asks first)")
+    sp.add_argument("names", nargs="+", metavar="name")
+    sp.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    sp.set_defaults(func=cmd_rm)
+
+    sp = sub.add_parser("compare", help="compare runs side by side: curves, config differences, groups")
+    sp.add_argument("names", nargs="+", metavar="name")
+    sp.set_defaults(func=cmd_compare)
+
+    sp = sub.add_parser("diff", help="the config keys in which runs differ and their headline figures, as text")
+    sp.add_argument("names", nargs="+", metavar="name")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_diff)
+
+    sp = sub.add_parser("serve", help="serve the dashboard over HTTP for a browser tab (textual-serve)")
+    sp.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: forward the port with ssh -L)")
+    sp.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sp.add_argument("--public-url", help="the URL the browser uses, when it is not http://HOST:PORT")
+    sp.add_argument("--no-token", action="store_true",
+                    help="no secret in the URL (anyone who reaches the port controls your runs)")
+    sp.set_defaults(func=cmd_serve)
 
     sp = sub.add_parser("status", help="one run's status, step, metrics and alerts")
     sp.add_argument("name")

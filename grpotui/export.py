@@ -1,4 +1,5 @@
-"""Export what a run recorded as JSON Lines or CSV (light: standard library only)."""
+"""Export what a run recorded as JSON Lines, CSV (standard library) or Parquet (pyarrow, imported only
+for Parquet: ``ls`` and the dashboard never load it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import IO, Any
 from grpotui.store.db import RunStore
 
 WHATS = ("metrics", "groups", "system", "alerts", "events")
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "parquet")
+BINARY_FORMATS = ("parquet",)
 
 
 def _clean(v: Any) -> Any:
@@ -68,7 +70,7 @@ def write(items: Iterable[dict[str, Any]], fmt: str, out: IO[str], *, scan: int 
             n += 1
         return n
     if fmt != "csv":
-        raise ValueError(f"--format {fmt}: one of {', '.join(FORMATS)}")
+        raise ValueError(f"--format {fmt}: one of {', '.join(f for f in FORMATS if f not in BINARY_FORMATS)}")
     # CSV needs its columns up front: take them from the first rows (a run's reward functions and
     # system fields do not change), then stream the rest without holding them in memory.
     it = iter(items)
@@ -84,4 +86,71 @@ def write(items: Iterable[dict[str, Any]], fmt: str, out: IO[str], *, scan: int 
     for r in it:
         w.writerow(_flat(r))
         n += 1
+    return n
+
+
+# Whole numbers by nature; every other number is a float64 column (a metric that happened to be 0 in the
+# first rows must not make an integer column that a later 0.5 cannot enter).
+INT_COLUMNS = ("step", "group", "index", "length", "exit_code", "cpu_count")
+
+
+def _column_types(rows: list[dict[str, Any]]) -> dict[str, str]:
+    kinds: dict[str, set[str]] = {}
+    for r in rows:
+        for k, v in r.items():
+            seen = kinds.setdefault(k, set())
+            if v is None:
+                continue
+            seen.add("bool" if isinstance(v, bool) else "int" if isinstance(v, int)
+                     else "float" if isinstance(v, float) else "str")
+    out = {}
+    for k, seen in kinds.items():
+        if seen == {"bool"}:
+            out[k] = "bool"
+        elif seen and seen <= {"int", "float"}:
+            out[k] = "int64" if seen == {"int"} and k in INT_COLUMNS else "float64"
+        else:
+            out[k] = "string"  # text, or a column that mixes kinds, or no value yet
+    return out
+
+
+def _cell(v: Any, kind: str) -> Any:
+    if v is None:
+        return None
+    if kind == "float64":
+        return float(v) if isinstance(v, (int, float)) else None
+    if kind == "int64":
+        return int(v) if isinstance(v, (int, float)) and float(v).is_integer() else None
+    if kind == "bool":
+        return bool(v)
+    return v if isinstance(v, str) else json.dumps(v, default=str)
+
+
+def write_parquet(items: Iterable[dict[str, Any]], path: Any, *, scan: int | None = 1000,
+                  batch: int = 20_000) -> int:
+    """Write rows to a Parquet file (flat columns, as in CSV; NaN stays NaN), streamed in batches;
+    returns how many. The columns and their types come from the first ``scan`` rows (None: all)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    it = iter(items)
+    head = [_flat(r) for r in it] if scan is None else [_flat(r) for _, r in zip(range(scan), it)]
+    types = _column_types(head)
+    schema = pa.schema([(k, getattr(pa, t)()) for k, t in types.items()])
+    n = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as w:
+        def flush(rows: list[dict[str, Any]]) -> None:
+            cols = {k: [_cell(r.get(k), t) for r in rows] for k, t in types.items()}
+            w.write_table(pa.table(cols, schema=schema))
+
+        pending = head
+        for r in it:
+            pending.append(_flat(r))
+            if len(pending) >= batch:
+                flush(pending)
+                n += len(pending)
+                pending = []
+        if pending or n == 0:
+            flush(pending)
+            n += len(pending)
     return n

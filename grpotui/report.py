@@ -44,7 +44,7 @@ def duration(seconds: float | None) -> str:
 def ls_table(runs: list[dict[str, Any]]) -> str:
     if not runs:
         return "no runs yet: try `grpotui demo`"
-    rows = [("NAME", "STATUS", "STEP", "REWARD", "ALERTS", "AGE")]
+    rows = [("NAME", "STATUS", "STEP", "REWARD", "ALERTS", "AGE", "TAGS", "NOTE")]
     for r in runs:
         step = f"{r.get('step') or 0}/{r['max_steps']}" if r.get("max_steps") else str(r.get("step") or 0)
         reward = r.get("reward")
@@ -56,10 +56,17 @@ def ls_table(runs: list[dict[str, Any]]) -> str:
                 f"{reward:.3f}" if isinstance(reward, (int, float)) else "-",
                 str(len(r.get("alerts") or [])),
                 age(r.get("created_at")),
+                ",".join(r.get("tags") or []),
+                _short(r.get("note") or "", 50),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def status_text(s: dict[str, Any]) -> str:
@@ -71,6 +78,10 @@ def status_text(s: dict[str, Any]) -> str:
         f"  started   {_when(s.get('started_at'))}   ended {_when(s.get('ended_at'))}"
         f"   exit code {s.get('exit_code') if s.get('exit_code') is not None else '-'}",
     ]
+    if s.get("tags"):
+        lines.append(f"  tags      {' '.join(s['tags'])}")
+    if s.get("note"):
+        lines.append(f"  note      {s['note']}")
     m = s.get("metrics") or {}
     if m:
         lines.append(f"  latest    {progress_line(s.get('metrics_step') or 0, None, m)}")

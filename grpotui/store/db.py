@@ -577,6 +577,12 @@ class RunStore:
             )
         return [(i, t, s, json.loads(d)) for i, t, s, d in rows]
 
+    def system_at(self, step: int) -> dict[str, Any] | None:
+        """The last system sample taken at or before ``step`` (reviewing a past step)."""
+        rows = self._read("SELECT data FROM system WHERE step IS NOT NULL AND step <= ? ORDER BY id DESC LIMIT 1",
+                          (step,))
+        return json.loads(rows[0][0]) if rows else None
+
     def alerts(self, after_id: int = 0) -> list[dict[str, Any]]:
         rows = self._read(
             "SELECT id, t, step, rule, severity, message, action, vals FROM alerts WHERE id > ? ORDER BY id",

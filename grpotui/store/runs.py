@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -67,11 +71,95 @@ def list_run_names(home: Path | None = None) -> list[str]:
     root = runs_dir(home)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / STORE_FILE).exists())
+    # a name never starts with "." (check_run_name): ".deleted-*" folders are runs being deleted
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / STORE_FILE).exists())
 
 
 def open_run(name: str, home: Path | None = None, *, readonly: bool = True) -> RunStore:
     return RunStore.open(find_run(name, home) / STORE_FILE, readonly=readonly)
+
+
+# ----------------------------------------------------------------------------- notes, tags, deleting
+NOTE_KEY, TAGS_KEY = "note", "tags"
+_TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:=-]{0,39}$")
+NOTE_MAX = 2000
+
+
+class RunActive(Exception):
+    """The run is still going: it cannot be deleted."""
+
+
+def run_note(store: RunStore, info: dict[str, Any] | None = None) -> str:
+    """The run's note: the one written later (``grpotui note``, the runs screen), else the config's
+    ``run.note``."""
+    note = store.get_meta(NOTE_KEY)
+    if note is not None:
+        return note
+    info = info or store.run_info()
+    return str(((info["config"] or {}).get("run") or {}).get("note") or "")
+
+
+def run_tags(store: RunStore) -> list[str]:
+    raw = store.get_meta(TAGS_KEY)
+    try:
+        tags = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [t for t in tags if isinstance(t, str)]
+
+
+def check_tag(tag: str) -> str:
+    if not _TAG_RE.match(tag):
+        raise ValueError(f"bad tag {tag!r}: letters, digits and . _ + : = - (at most 40, no spaces)")
+    return tag
+
+
+def set_note(name: str, note: str, home: Path | None = None) -> str:
+    """Attach (or with ``""`` clear) a note to run ``name``; safe while the run writes its store."""
+    note = " ".join(note.split()) if "\n" not in note else note.strip()
+    if len(note) > NOTE_MAX:
+        raise ValueError(f"the note is {len(note)} characters long; at most {NOTE_MAX}")
+    with open_run(name, home, readonly=False) as store:
+        store.set_meta(NOTE_KEY, note)
+    return note
+
+
+def set_tags(name: str, add: list[str] = (), remove: list[str] = (), home: Path | None = None,
+             *, replace: bool = False) -> list[str]:
+    """Add and remove tags of run ``name`` (``replace``: the run's tags become ``add``); the tags after."""
+    for t in (*add, *remove):
+        check_tag(t)
+    with open_run(name, home, readonly=False) as store:
+        tags = [] if replace else run_tags(store)
+        tags = [t for t in tags if t not in remove]
+        tags += [t for t in dict.fromkeys(add) if t not in tags]
+        store.set_meta(TAGS_KEY, json.dumps(tags))
+    return tags
+
+
+def delete_run(name: str, home: Path | None = None) -> Path:
+    """Delete an ended run and every file of it; returns the folder it had.
+
+    The folder is first renamed to a hidden name in the same place, one atomic step: from then on no
+    list shows the run, and an interrupted delete leaves no half run behind, only a hidden folder that
+    the next delete sweeps away.
+    """
+    d = find_run(name, home)
+    with RunStore.open(d / STORE_FILE) as store:
+        status = effective_status(store.run_info())
+    if status in ACTIVE_STATUSES:
+        raise RunActive(f"run {name!r} is {status}: stop or kill it before deleting it")
+    trash = d.with_name(f".deleted-{name}-{os.getpid()}-{time.time_ns()}")
+    os.rename(d, trash)
+    sweep_deleted(home)
+    return d
+
+
+def sweep_deleted(home: Path | None = None) -> None:
+    """Finish deletes that were interrupted (their folders are already hidden from every list)."""
+    root = runs_dir(home)
+    for p in root.glob(".deleted-*"):
+        shutil.rmtree(p, ignore_errors=True)
 
 
 def summarize(store: RunStore, *, with_metrics: bool = True, trend: int = 0) -> dict[str, Any]:
@@ -102,7 +190,8 @@ def summarize(store: RunStore, *, with_metrics: bool = True, trend: int = 0) -> 
             for a in alerts
         ],
     }
-    out["note"] = ((info["config"] or {}).get("run") or {}).get("note") or ""
+    out["note"] = run_note(store, info)
+    out["tags"] = run_tags(store)
     if trend:
         out["reward_tail"] = store.metric_tail("reward", trend)
     if latest:

@@ -24,9 +24,11 @@ class GrpoTuiApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help"),
     ]
 
-    def __init__(self, *, run_name: str | None = None, theme: str | None = None) -> None:
+    def __init__(self, *, run_name: str | None = None, compare: list[str] | None = None,
+                 theme: str | None = None) -> None:
         super().__init__()
         self.run_name = run_name
+        self.compare = compare
         self._wanted_theme = theme
         self._theme_problems: list[str] = []
         for t in shipped_themes():
@@ -50,6 +52,10 @@ class GrpoTuiApp(App[None]):
             from grpotui.tui.screens.dashboard import DashboardScreen
 
             self.push_screen(DashboardScreen(self.run_name))
+        elif self.compare:
+            from grpotui.tui.screens.compare import CompareScreen
+
+            self.push_screen(CompareScreen(self.compare))
 
     def action_help(self) -> None:
         keys: list[tuple[str, str]] = []
@@ -62,6 +68,7 @@ class GrpoTuiApp(App[None]):
         self.push_screen(HelpScreen(keys))
 
 
-def make_app(*, run_name: str | None = None, theme: str | None = None) -> GrpoTuiApp:
+def make_app(*, run_name: str | None = None, compare: list[str] | None = None,
+             theme: str | None = None) -> GrpoTuiApp:
     """The app as the CLI and the tests build it."""
-    return GrpoTuiApp(run_name=run_name, theme=theme)
+    return GrpoTuiApp(run_name=run_name, compare=compare, theme=theme)

@@ -40,6 +40,7 @@ class DashboardScreen(Screen):
         Binding("right_square_bracket", "step(1)", "Next step", id="dashboard.next"),
         Binding("left_curly_bracket", "step(-10)", "Back 10", show=False, id="dashboard.prev10"),
         Binding("right_curly_bracket", "step(10)", "Forward 10", show=False, id="dashboard.next10"),
+        Binding("g", "go_to_step", "Go to step", id="dashboard.goto"),
         Binding("l", "live", "Live", id="dashboard.live"),
         Binding("t", "traceback", "Traceback", id="dashboard.traceback"),
         Binding("f", "cycle_filter", "Filter", id="dashboard.filter"),
@@ -172,7 +173,7 @@ class DashboardScreen(Screen):
                 a = up.alerts[-1]
                 self.notify(a["message"], title=f"alert: {a['rule']} ({a.get('action') or 'warn'})", markup=False,
                             severity="error" if a["severity"] == "critical" else "warning", timeout=10)
-        if self.watcher and up.system:
+        if self.watcher and up.system and self.selected_step is None:
             self.query_one(SystemPanel).sample = self.watcher.system_tail[-1]
         for ev in [] if self._first_poll else up.events:  # history is not news
             if ev["status"] in ("paused", "stopped", "finished", "failed", "killed"):
@@ -242,12 +243,30 @@ class DashboardScreen(Screen):
         self.query_one(RunHeader).viewing = step
         self._curves_dirty = True
         self._show_alerts()
+        self._load_system(step)
         if step is not None and step != self._shown_step:
             self._load_step(step)
         elif step is None and self.last_group_step is not None and self.last_group_step != self._shown_step:
             self._load_step(self.last_group_step)
         else:
             self._redraw_curves()
+
+    @work(thread=True, exclusive=True, group="system-at")
+    def _load_system(self, step: int | None) -> None:
+        """The system as it was at the reviewed step (the newest sample when following the run)."""
+        if self.watcher is None:
+            return
+        if step is None:
+            sample = self.watcher.system_tail[-1] if self.watcher.system_tail else None
+        else:
+            sample = self.watcher.store.system_at(step)
+        self.app.call_from_thread(self._show_system, step, sample)
+
+    def _show_system(self, step: int | None, sample: dict[str, Any] | None) -> None:
+        if step != self.selected_step:
+            return
+        self.query_one(SystemPanel).sample = sample
+        self.query_one("#side").border_title = "system" if step is None else f"system · at step {step}"
 
     @work(thread=True, exclusive=True, group="step")
     def _load_step(self, step: int) -> None:
@@ -309,6 +328,39 @@ class DashboardScreen(Screen):
     def action_live(self) -> None:
         self.selected_step = None
         self.refresh_bindings()
+
+    def action_go_to_step(self) -> None:
+        """Jump to a step by number: the recorded step nearest to it."""
+        if self.last_group_step is None:
+            self.notify("no step recorded yet", title="go to step", markup=False)
+            return
+        from grpotui.tui.screens.prompt import PromptModal
+
+        def chosen(text: str | None) -> None:
+            if text is None or not text.strip():
+                return
+            try:
+                wanted = int(text.strip())
+            except ValueError:
+                self.notify(f"{text.strip()!r} is not a step number", title="go to step", severity="warning",
+                            markup=False)
+                return
+            self._nearest_step(wanted)
+
+        self.app.push_screen(PromptModal(f"Go to step (recorded: up to {self.last_group_step})",
+                                         placeholder="a step number"), chosen)
+
+    @work(thread=True, exclusive=True, group="find-step")
+    def _nearest_step(self, wanted: int) -> None:
+        assert self.watcher is not None
+        store = self.watcher.store
+        if store.count_groups(wanted):
+            target: int | None = wanted
+        else:
+            before, after = store.neighbor_step(wanted, -1), store.neighbor_step(wanted, 1)
+            cands = [s for s in (before, after) if s is not None]
+            target = min(cands, key=lambda s: (abs(s - wanted), s)) if cands else None
+        self.app.call_from_thread(self._go_to, target, 0)
 
     def action_view(self, view: str) -> None:
         self.view = view

@@ -1,4 +1,5 @@
-"""The runs screen: every run in GRPOTUI_HOME, live; enter opens one, n starts a new one."""
+"""The runs screen: every run in GRPOTUI_HOME, live; enter opens one, n starts a new one, space marks
+runs to compare (c), e and t edit a run's note and tags, d deletes it, / filters the list."""
 
 from __future__ import annotations
 
@@ -9,44 +10,76 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from grpotui.report import age
 from grpotui.store.paths import runs_dir
-from grpotui.store.runs import summarize_all
+from grpotui.store.db import ACTIVE_STATUSES, StoreError
+from grpotui.store.runs import RunActive, RunNotFound, delete_run, set_note, set_tags, summarize_all
 from grpotui.tui.data import sparkline
+from grpotui.tui.screens.confirm import ConfirmModal
+from grpotui.tui.screens.prompt import PromptModal
 from grpotui.tui.widgets.header import STATUS_STYLE
+
+
+def matches(run: dict[str, Any], query: str) -> bool:
+    """Every word of ``query`` is in the run's name, status, tags or note (case-insensitive);
+    ``#word`` must be one of its tags exactly."""
+    hay = " ".join([run["name"], run.get("status") or "", *(run.get("tags") or []), run.get("note") or ""]).lower()
+    tags = {t.lower() for t in run.get("tags") or []}
+    for word in query.lower().split():
+        if word.startswith("#") and len(word) > 1:
+            if word[1:] not in tags:
+                return False
+        elif word not in hay:
+            return False
+    return True
 
 
 class RunsScreen(Screen):
     """A live table of runs."""
 
+    AUTO_FOCUS = "#runs"
+
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open"),
+        Binding("space", "mark", "Mark", id="runs.mark"),
+        Binding("c", "compare", "Compare", id="runs.compare"),
         Binding("n", "new_run", "New run", id="runs.new"),
+        Binding("e", "edit_note", "Note", id="runs.note"),
+        Binding("t", "edit_tags", "Tags", id="runs.tags"),
+        Binding("d", "delete", "Delete", id="runs.delete"),
+        Binding("slash", "filter", "Filter", id="runs.filter"),
+        Binding("escape", "clear", "Clear", show=False),
         Binding("r", "refresh", "Refresh", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._polling = False
+        self.all_runs: list[dict[str, Any]] = []
         self.runs: list[dict[str, Any]] = []
+        """The runs on show (after the filter), in table order."""
+        self.marked: list[str] = []
+        """Runs marked for a comparison, in the order they were marked."""
+        self.query_text = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-title")
+        yield Input(placeholder="filter: words in name, status, tags or note; #tag for a tag (enter: done, "
+                    "escape: clear)", id="runs-filter")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static("No runs yet. Press n to start one (or the demo), or run `grpotui demo`.", id="runs-empty")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
-        for label, key in (("name", "name"), ("status", "status"), ("step", "step"), ("reward", "reward"),
-                           ("trend", "trend"), ("alerts", "alerts"), ("age", "age"), ("note", "note")):
+        for label, key in (("", "mark"), ("name", "name"), ("status", "status"), ("step", "step"),
+                           ("reward", "reward"), ("trend", "trend"), ("alerts", "alerts"), ("age", "age"),
+                           ("tags", "tags"), ("note", "note")):
             table.add_column(label, key=key)
         table.loading = True
-        title = Text("grpotui", style="bold")
-        title.append(f"   runs in {runs_dir()}", style="dim")
-        self.query_one("#runs-title", Static).update(title)
+        self._title()
         self.action_refresh()
         self.set_interval(2.0, self.action_refresh)
 
@@ -65,11 +98,15 @@ class RunsScreen(Screen):
         finally:
             self._polling = False
 
-    def _show(self, runs: list[dict[str, Any]]) -> None:
+    def _show(self, runs: list[dict[str, Any]] | None = None) -> None:
         table = self.query_one("#runs", DataTable)
         table.loading = False
-        selected = self.runs[table.cursor_row]["name"] if self.runs and 0 <= table.cursor_row < len(self.runs) else None
-        runs = sorted(runs, key=lambda r: r.get("created_at") or 0, reverse=True)
+        selected = self.current
+        if runs is not None:
+            self.all_runs = sorted(runs, key=lambda r: r.get("created_at") or 0, reverse=True)
+            names = {r["name"] for r in self.all_runs}
+            self.marked = [n for n in self.marked if n in names]  # deleted meanwhile
+        runs = [r for r in self.all_runs if matches(r, self.query_text)]
         self.runs = runs
         theme = self.app.current_theme
         table.clear()
@@ -78,7 +115,9 @@ class RunsScreen(Screen):
             step = f"{r.get('step') or 0}/{r['max_steps']}" if r.get("max_steps") else str(r.get("step") or 0)
             reward = r.get("reward")
             n_alerts = len(r.get("alerts") or [])
+            mark = self.marked.index(r["name"]) + 1 if r["name"] in self.marked else 0
             table.add_row(
+                Text(f"{mark}●" if mark else "", style=f"bold {theme.accent}"),
                 Text(r["name"], style="bold"),
                 Text(r["status"], style=style),
                 Text(step, justify="right"),
@@ -86,14 +125,37 @@ class RunsScreen(Screen):
                 Text(r.get("trend", ""), style=theme.success),
                 Text(str(n_alerts), style=theme.warning if n_alerts else "dim", justify="right"),
                 Text(age(r.get("created_at")), justify="right"),
-                Text((r.get("note") or "")[:48], style="dim", no_wrap=True, overflow="ellipsis"),
+                Text(" ".join(r.get("tags") or []), style=theme.secondary or "", no_wrap=True),
+                Text(" ".join((r.get("note") or "").split())[:60], style="dim", no_wrap=True, overflow="ellipsis"),
                 key=r["name"],
             )
         if selected:
             for i, r in enumerate(runs):
                 if r["name"] == selected:
                     table.move_cursor(row=i)
-        self.set_class(not runs, "-empty")
+        self.set_class(not self.all_runs, "-empty")
+        self._title()
+
+    def _title(self) -> None:
+        title = Text("grpotui", style="bold")
+        title.append(f"   runs in {runs_dir()}", style="dim")
+        if self.query_text:
+            title.append(f"   {len(self.runs)} of {len(self.all_runs)} match “{self.query_text}”",
+                         style=self.app.current_theme.accent)
+        if self.marked:
+            title.append(f"   marked: {', '.join(self.marked)}  (c: compare, space: unmark)", style="bold")
+        self.query_one("#runs-title", Static).update(title)
+
+    @property
+    def current(self) -> str | None:
+        """The run under the cursor."""
+        table = self.query_one("#runs", DataTable)
+        if self.runs and 0 <= table.cursor_row < len(self.runs):
+            return str(self.runs[table.cursor_row]["name"])
+        return None
+
+    def _run(self, name: str) -> dict[str, Any]:
+        return next(r for r in self.all_runs if r["name"] == name)
 
     def _open(self, name: str) -> None:
         from grpotui.tui.screens.dashboard import DashboardScreen
@@ -106,9 +168,126 @@ class RunsScreen(Screen):
             self._open(str(event.row_key.value))
 
     def action_open_run(self) -> None:
+        if self.current:
+            self._open(self.current)
+
+    # ------------------------------------------------------------------ marking and comparing
+    def action_mark(self) -> None:
+        name = self.current
+        if not name:
+            return
+        if name in self.marked:
+            self.marked.remove(name)
+        else:
+            self.marked.append(name)
+        self._show()
         table = self.query_one("#runs", DataTable)
-        if self.runs and 0 <= table.cursor_row < len(self.runs):
-            self._open(self.runs[table.cursor_row]["name"])
+        if table.cursor_row < len(self.runs) - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def action_compare(self) -> None:
+        names = list(self.marked)
+        if len(names) < 2:
+            self.notify("mark two or more runs with space, then press c", title="compare", markup=False)
+            return
+        from grpotui.tui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(names))
+
+    def action_clear(self) -> None:
+        box = self.query_one("#runs-filter", Input)
+        if box.has_focus or self.query_text:
+            box.value = ""
+            box.remove_class("-shown")
+            self.query_one("#runs", DataTable).focus()
+        elif self.marked:
+            self.marked = []
+        self._show()
+
+    # ------------------------------------------------------------------ filtering
+    def action_filter(self) -> None:
+        box = self.query_one("#runs-filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value.strip()
+        self._show()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("-shown")
+        self.query_one("#runs", DataTable).focus()
+
+    # ------------------------------------------------------------------ notes, tags, deleting
+    def action_edit_note(self) -> None:
+        name = self.current
+        if not name:
+            return
+
+        def save(text: str | None) -> None:
+            if text is not None:
+                self._write(name, "note", text)
+
+        self.app.push_screen(PromptModal(f"Note for {name}: why it was started, what was learned",
+                                         self._run(name).get("note") or "", placeholder="(no note)"), save)
+
+    def action_edit_tags(self) -> None:
+        name = self.current
+        if not name:
+            return
+
+        def save(text: str | None) -> None:
+            if text is not None:
+                self._write(name, "tags", text)
+
+        self.app.push_screen(PromptModal(f"Tags of {name}, separated by spaces",
+                                         " ".join(self._run(name).get("tags") or []),
+                                         placeholder="lr-sweep baseline ...",
+                                         hint="filter by a tag with / and #tag · enter: save · escape: cancel"),
+                             save)
+
+    @work(thread=True, group="runs-write")
+    def _write(self, name: str, what: str, text: str) -> None:
+        try:
+            if what == "note":
+                set_note(name, text)
+            else:
+                set_tags(name, text.split(), replace=True)
+        except (ValueError, StoreError, RunNotFound, OSError) as e:
+            self.app.call_from_thread(self.notify, str(e), title=f"{what} not saved", severity="error",
+                                      markup=False)
+            return
+        self.app.call_from_thread(self.action_refresh)
+
+    def action_delete(self) -> None:
+        name = self.current
+        if not name:
+            return
+        status = self._run(name).get("status")
+        if status in ACTIVE_STATUSES:
+            self.notify(f"{name} is {status}: stop or kill it before deleting it", title="delete",
+                        severity="warning", markup=False)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._delete(name)
+
+        self.app.push_screen(ConfirmModal(f"Delete {name} with every file of it (store, checkpoints, log)? "
+                                          "This cannot be undone.", yes="Delete"), answer)
+
+    @work(thread=True, group="runs-write")
+    def _delete(self, name: str) -> None:
+        try:
+            delete_run(name)
+        except (RunActive, RunNotFound, StoreError, OSError) as e:
+            self.app.call_from_thread(self.notify, str(e), title="not deleted", severity="error", markup=False)
+            return
+        self.app.call_from_thread(self.notify, f"deleted {name}", title="delete", markup=False)
+        self.app.call_from_thread(self.action_refresh)
 
     def action_new_run(self) -> None:
         from grpotui.tui.screens.new_run import NewRunScreen

@@ -71,12 +71,13 @@ class CompletionsView(Vertical):
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self._redraw()
 
-    def show(self, step: int | None, groups: Sequence[Group]) -> None:
-        """Show the completions of one step (no I/O: the data is handed in)."""
+    def show(self, step: int | None, groups: Sequence[Group], *, keep_order: bool = False) -> None:
+        """Show the completions of one step (no I/O: the data is handed in), by group number unless
+        ``keep_order``."""
         if step != self._step and self.is_mounted:
             self._body.scroll_home(animate=False)
         self._step = step
-        self._groups = sorted(groups, key=lambda g: g.grp)
+        self._groups = list(groups) if keep_order else sorted(groups, key=lambda g: g.grp)
         self._redraw()
 
     def scroll_to_group(self, grp: int) -> None:

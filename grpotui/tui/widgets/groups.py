@@ -40,9 +40,11 @@ class GroupSpreadPanel(Vertical):
     class GroupSelected(Message):
         """A group row was clicked or chosen with enter."""
 
-        def __init__(self, grp: int) -> None:
+        def __init__(self, grp: int, panel: GroupSpreadPanel | None = None) -> None:
             super().__init__()
             self.grp = grp
+            self.panel = panel
+            """The panel it was chosen in."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -54,7 +56,7 @@ class GroupSpreadPanel(Vertical):
 
     @property
     def groups(self) -> list[Group]:
-        """The groups on show, ordered by group number."""
+        """The groups on show, in the order shown."""
         return self._groups
 
     def compose(self) -> ComposeResult:
@@ -65,10 +67,11 @@ class GroupSpreadPanel(Vertical):
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self._redraw()
 
-    def show(self, step: int | None, groups: Sequence[Group]) -> None:
-        """Show the groups of one step (no I/O: the data is handed in)."""
+    def show(self, step: int | None, groups: Sequence[Group], *, keep_order: bool = False) -> None:
+        """Show the groups of one step (no I/O: the data is handed in), by group number unless
+        ``keep_order`` (a comparison lines up the prompts two runs share)."""
         self._step = step
-        self._groups = sorted(groups, key=lambda g: g.grp)
+        self._groups = list(groups) if keep_order else sorted(groups, key=lambda g: g.grp)
         self._redraw()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -81,7 +84,7 @@ class GroupSpreadPanel(Vertical):
     @on(OptionList.OptionSelected)
     def _group_chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.post_message(self.GroupSelected(self._groups[event.option_index].grp))
+        self.post_message(self.GroupSelected(self._groups[event.option_index].grp, self))
 
     def _redraw(self) -> None:
         if not self.is_mounted:

@@ -1,0 +1,316 @@
+"""Runs side by side: their curves overlaid, the config keys in which they differ with their headline
+figures, and for one step the group spread and completions of each run, shared prompts lined up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.reactive import reactive, var
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, Tab, Tabs
+
+from grpotui.compare import (
+    Headline,
+    align_groups,
+    config_diff,
+    config_title,
+    figure_rows,
+    headline,
+    same_prompt,
+    show_value,
+)
+from grpotui.store.db import ACTIVE_STATUSES, Group, StoreError
+from grpotui.tui.data import RunWatcher, Series
+from grpotui.tui.widgets.completions import CompletionsView
+from grpotui.tui.widgets.groups import GroupSpreadPanel
+from grpotui.tui.widgets.overlay import OverlayCurves
+
+VIEWS = ("curves", "differences", "groups")
+COMPACT_WIDTH, COMPACT_HEIGHT = 120, 34
+
+
+def run_colors(app: Any, n: int) -> list[str]:
+    """One colour per run from the theme, distinct as far as the theme allows."""
+    t = app.current_theme
+    base = [t.primary, t.warning, t.success, t.error, t.accent, t.secondary]
+    seen: list[str] = []
+    for c in base:
+        if c and c not in seen:
+            seen.append(c)
+    return [seen[i % len(seen)] for i in range(n)]
+
+
+class CompareScreen(Screen):
+    """Compare two or more runs, live or ended."""
+
+    BINDINGS = [
+        Binding("left_square_bracket", "step(-1)", "Prev step", id="compare.prev"),
+        Binding("right_square_bracket", "step(1)", "Next step", id="compare.next"),
+        Binding("left_curly_bracket", "step(-10)", "Back 10", show=False),
+        Binding("right_curly_bracket", "step(10)", "Forward 10", show=False),
+        Binding("l", "live", "Newest", id="compare.live"),
+        Binding("f", "cycle_filter", "Filter", id="compare.filter"),
+        Binding("1", "view('curves')", "Curves", show=False),
+        Binding("2", "view('differences')", "Differences", show=False),
+        Binding("3", "view('groups')", "Groups", show=False),
+        Binding("escape", "back", "Runs", id="compare.back"),
+    ]
+
+    compact: reactive[bool] = reactive(False)
+    view: reactive[str] = reactive("curves")
+    # None: the newest step every run has recorded; else the step being looked at.
+    selected_step: var[int | None] = var(None)
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = list(names)
+        self.watchers: list[RunWatcher] = []
+        self.series = [Series() for _ in names]
+        self.statuses = ["starting"] * len(names)
+        self.last_group_steps: list[int | None] = [None] * len(names)
+        self.heads: list[Headline] = []
+        self.shown_step: int | None = None
+        self.shared = 0
+        self.columns: list[list[Group]] = [[] for _ in names]
+        self._polling = False
+        self._dirty = True
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Static(id="legend")
+        yield Tabs(*(Tab(f"{i} {v.title()}", id=f"ctab-{v}") for i, v in enumerate(VIEWS, 1)), id="cviews")
+        with Vertical(id="cbody"):
+            with Horizontal(id="ctop"):
+                yield OverlayCurves(id="ccurves", classes="panel")
+                yield DataTable(id="cdiff", classes="panel", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="cbottom"):
+                for i, name in enumerate(self.names):
+                    with Vertical(id=f"ccol-{i}", classes="panel ccol"):
+                        yield GroupSpreadPanel(id=f"cgroups-{i}")
+                        yield CompletionsView(id=f"ccomps-{i}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#ccurves").border_title = "curves, one colour per run"
+        self.query_one("#cdiff").border_title = "how they differ"
+        colors = run_colors(self.app, len(self.names))
+        for i, name in enumerate(self.names):
+            col = self.query_one(f"#ccol-{i}")
+            col.border_title = name
+            col.styles.border_title_color = colors[i]
+        self.watch_view(self.view)
+        self._legend()
+        self.query_one("#ccurves").loading = True
+        self._tick()
+        self.set_interval(2.0, self._tick)
+
+    def on_resize(self, event: Resize) -> None:
+        self.compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
+
+    def watch_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")
+        self._dirty = True
+        self.refresh_bindings()
+
+    def watch_view(self, view: str) -> None:
+        for v in VIEWS:
+            self.set_class(v == view, f"-view-{v}")
+        tabs = self.query_one("#cviews", Tabs)
+        if tabs.active != f"ctab-{view}":
+            tabs.active = f"ctab-{view}"
+        self._dirty = True
+        if self.is_mounted and self.heads:
+            self.call_after_refresh(self._redraw_curves)
+
+    @on(Tabs.TabActivated, "#cviews")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab and event.tab.id:
+            self.view = event.tab.id.removeprefix("ctab-")
+
+    # ------------------------------------------------------------------ reading the stores
+    def _tick(self) -> None:
+        if not self._polling:
+            self._polling = True
+            self._poll()
+
+    @work(thread=True, group="compare-poll")
+    def _poll(self) -> None:
+        try:
+            if not self.watchers:
+                self.watchers = [RunWatcher.for_run(n) for n in self.names]
+            ups = [w.poll() for w in self.watchers]
+            changed = any(u.metrics for u in ups) or not self.heads or \
+                [u.status for u in ups] != self.statuses
+            heads = [headline(w.store, n) for w, n in zip(self.watchers, self.names)] if changed else None
+            target = self.selected_step
+            if target is None:
+                lasts = [u.last_group_step for u in ups if u.last_group_step is not None]
+                target = min(lasts) if lasts else None  # the newest step they all have
+            groups = None
+            if target is not None and (target != self.shown_step or any(
+                    w.store.count_groups(target) != len(c) for w, c in zip(self.watchers, self.columns))):
+                groups = [w.groups_at(target) for w in self.watchers]
+            self.app.call_from_thread(self._apply, ups, heads, target, groups)
+        except (StoreError, LookupError, ValueError) as e:
+            self.app.call_from_thread(self.notify, str(e), title="cannot read a run", severity="error",
+                                      markup=False)
+        finally:
+            self._polling = False
+
+    def _apply(self, ups: list[Any], heads: list[Headline] | None, target: int | None,
+               groups: list[list[Group]] | None) -> None:
+        for s, u in zip(self.series, ups):
+            for step, m in u.metrics:
+                s.add(step, m)
+            if u.metrics:
+                self._dirty = True
+        self.statuses = [u.status for u in ups]
+        self.last_group_steps = [u.last_group_step for u in ups]
+        if heads is not None:
+            self.heads = heads
+            self._fill_table()
+        wanted = self.selected_step
+        if groups is not None and target is not None and (wanted is None or wanted == target):
+            self._show_groups(target, groups)
+        self._legend()
+        if self._dirty:
+            self._redraw_curves()
+        self.query_one("#ccurves").loading = False
+        self.refresh_bindings()
+
+    def _legend(self) -> None:
+        colors = run_colors(self.app, len(self.names))
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(" compare ", style="bold reverse")
+        for name, color, status in zip(self.names, colors, self.statuses):
+            t.append("  ■ ", style=f"bold {color}")
+            t.append(name, style="bold")
+            t.append(f" {status}", style="dim")
+        if self.shown_step is not None:
+            t.append(f"   step {self.shown_step}", style="bold")
+            if self.selected_step is None:
+                t.append(" (newest in all)", style="dim")
+            t.append(f" · {self.shared} shared prompt{'s' if self.shared != 1 else ''}", style="dim")
+        self.query_one("#legend", Static).update(t)
+
+    def _fill_table(self) -> None:
+        table = self.query_one("#cdiff", DataTable)
+        colors = run_colors(self.app, len(self.names))
+        table.clear(columns=True)
+        table.add_column("", key="label")
+        for i, (name, color) in enumerate(zip(self.names, colors)):
+            table.add_column(Text(name, style=f"bold {color}"), key=f"run-{i}")
+        for label, cells in figure_rows(self.heads):
+            table.add_row(Text(label, style="bold"), *cells)
+        diff = config_diff([h.config for h in self.heads])
+        table.add_row(Text(config_title(len(diff)), style="bold italic"), *[""] * len(self.names))
+        for key, values in diff:
+            table.add_row(Text(f"  {key}"), *[show_value(v) for v in values], key=f"cfg:{key}")
+        notes = [h.note for h in self.heads]
+        if any(notes):
+            table.add_row(Text("note", style="bold"), *[Text(n or "–", style="dim") for n in notes])
+
+    def _redraw_curves(self) -> None:
+        if self.compact and self.view != "curves":
+            return
+        self._dirty = False
+        self.query_one(OverlayCurves).redraw(self.names, self.series, run_colors(self.app, len(self.names)),
+                                             cursor=self.selected_step)
+
+    def _show_groups(self, step: int, groups: list[list[Group]]) -> None:
+        aligned, self.shared = align_groups(groups)
+        self.shown_step = step
+        self.columns = aligned
+        for i, gs in enumerate(aligned):
+            self.query_one(f"#cgroups-{i}", GroupSpreadPanel).show(step, gs, keep_order=True)
+            self.query_one(f"#ccomps-{i}", CompletionsView).show(step, gs, keep_order=True)
+            self.query_one(f"#ccol-{i}").border_subtitle = f"step {step}" if gs else f"nothing at step {step}"
+        self._legend()
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "view":
+            return self.compact
+        if action == "live":
+            return self.selected_step is not None
+        return True
+
+    def action_view(self, view: str) -> None:
+        self.view = view
+
+    def action_step(self, delta: int) -> None:
+        if self.shown_step is None or not self.watchers:
+            return
+        self._find_step(self.shown_step, delta)
+
+    @work(thread=True, exclusive=True, group="compare-step")
+    def _find_step(self, current: int, delta: int) -> None:
+        """The step ``delta`` recorded steps away in any of the runs, and every run's groups there."""
+        found = []
+        for w in self.watchers:
+            s = w.store.neighbor_step(current, delta)
+            if s is not None:
+                found.append(s)
+        if not found:  # past either end
+            ends = [w.store.first_step() if delta < 0 else w.store.last_group_step() for w in self.watchers]
+            ends = [e for e in ends if e is not None]
+            if not ends:
+                return
+            target = min(ends) if delta < 0 else max(ends)
+        else:
+            target = max(found) if delta < 0 else min(found)
+        groups = [w.groups_at(target) for w in self.watchers]
+        self.app.call_from_thread(self._go_to, target, groups)
+
+    def _go_to(self, target: int, groups: list[list[Group]]) -> None:
+        self.selected_step = target
+        self._show_groups(target, groups)
+        self._dirty = True
+        self._redraw_curves()
+        self.refresh_bindings()
+
+    def action_live(self) -> None:
+        self.selected_step = None
+        self.shown_step = None  # the next poll shows the newest common step
+        self._dirty = True
+        self._tick()
+        self.refresh_bindings()
+
+    def action_cycle_filter(self) -> None:
+        views = list(self.query(CompletionsView))
+        for v in views:
+            v.action_cycle_filter()
+        if self.compact:
+            self.view = "groups"
+
+    @on(GroupSpreadPanel.GroupSelected)
+    def _group_selected(self, event: GroupSpreadPanel.GroupSelected) -> None:
+        """A group chosen in one run scrolls every run to its group with the same prompt."""
+        event.stop()
+        source = event.panel
+        col = int(source.id.rsplit("-", 1)[1]) if source is not None and source.id else 0
+        chosen = next((g for g in self.columns[col] if g.grp == event.grp), None)
+        if chosen is None:
+            return
+        for i, gs in enumerate(self.columns):
+            match = chosen if i == col else next((g for g in gs if same_prompt(g, chosen)), None)
+            if match is not None:
+                self.query_one(f"#ccomps-{i}", CompletionsView).scroll_to_group(match.grp)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            from grpotui.tui.screens.runs import RunsScreen
+
+            self.app.switch_screen(RunsScreen())
+
+    @property
+    def any_active(self) -> bool:
+        return any(s in ACTIVE_STATUSES for s in self.statuses)

@@ -1,0 +1,86 @@
+"""Curves of several runs overlaid on one step axis, one colour per run (the comparison screen)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid
+
+from grpotui.tui.data import Series, downsample, smooth, smoothing_window
+from grpotui.tui.widgets.curves import MetricPlot, _fmt, finite, int_ticks, rgb
+
+# (title, metric key); each reward function's mean is added after these.
+OVERLAY_PLOTS = (
+    ("reward", "reward"),
+    ("reward std", "reward_std"),
+    ("KL", "kl"),
+    ("entropy", "entropy"),
+    ("length", "completions/mean_length"),
+)
+
+
+def plot_id(key: str) -> str:
+    return "ov-" + "".join(c if c.isalnum() else "-" for c in key)
+
+
+class OverlayCurves(Grid):
+    """One small plot per metric, each with a line per run (raw when short, a rolling mean when long)."""
+
+    DEFAULT_CSS = """
+    OverlayCurves { grid-size: 3; grid-gutter: 0 1; height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.keys: list[tuple[str, str]] = list(OVERLAY_PLOTS)
+
+    def compose(self) -> ComposeResult:
+        for title, key in self.keys:
+            yield MetricPlot(id=plot_id(key), name=title)
+
+    def redraw(self, names: list[str], series: list[Series], colors: list[str], *,
+               cursor: int | None = None) -> None:
+        funcs = sorted({k for s in series for k in s.reward_keys()})
+        new = [(k.split("/")[1], k) for k in funcs if (k.split("/")[1], k) not in self.keys]
+        if new:  # a reward function seen for the first time: one more plot
+            self.keys += new
+            self.mount_all(MetricPlot(id=plot_id(key), name=title) for title, key in new)
+            self.call_after_refresh(self.redraw, names, series, colors, cursor=cursor)
+            return
+        for title, key in self.keys:
+            plot = self.query_one(f"#{plot_id(key)}", MetricPlot)
+            plt = plot.plt
+            plt.clear_data()
+            plt.clear_figure()
+            width = max(10, plot.size.width - 8)
+            xmin = xmax = None
+            ymin = ymax = None
+            smoothed = False
+            for s, color in zip(series, colors):
+                xs, ys, _bad = finite(*s.get(key))
+                if not xs:
+                    continue
+                w = smoothing_window(len(xs))
+                if w > 1:
+                    ys = smooth(ys, w)
+                    smoothed = True
+                px, py = downsample(xs, ys, width)
+                plt.plot(px, py, color=rgb(color), marker="hd")
+                xmin = xs[0] if xmin is None else min(xmin, xs[0])
+                xmax = xs[-1] if xmax is None else max(xmax, xs[-1])
+                ymin = min(py) if ymin is None else min(ymin, min(py))
+                ymax = max(py) if ymax is None else max(ymax, max(py))
+            label = f"{title} (rolling mean)" if smoothed else title
+            plot.empty_message = None if xmin is not None else (
+                f"\n{title}\n\nnot logged (beta = 0)" if key == "kl" else f"\n{title}\n\nno data")
+            if ymin is not None and ymax is not None and ymax > ymin:
+                yt = [ymin + (ymax - ymin) * i / 4 for i in range(5)]
+                plt.yticks(yt, [_fmt(v) for v in yt])
+            if xmin is not None and xmax is not None:
+                if cursor is not None and xmin <= cursor <= xmax:
+                    plt.vline(cursor, rgb(self.app.current_theme.foreground or "white"))
+                if xmax > xmin:
+                    plt.xlim(xmin, xmax)
+                    ticks = int_ticks(xmin, xmax, 4 if plot.size.width > 30 else 3)
+                    plt.xticks(ticks, [str(t) for t in ticks])
+            plt.title(label)
+            plot.refresh()

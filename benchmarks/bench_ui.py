@@ -1,12 +1,13 @@
 """UI: `grpotui ls` against importing the training stack, and the dashboard on a huge run.
 
-    python benchmarks/bench_ui.py --home HOME --run NAME [--profile]
+    python benchmarks/bench_ui.py --home HOME --run NAME [--profile] [--compare RUN RUN ...]
 
 HOME holds the run (make one with bench_store.py: `--steps 20000 --dir HOME/runs/big` writes 1.28M
 completions). Measures: `grpotui ls` wall time (median of 5) against `python -c "import torch,
 transformers, trl"`; the dashboard's first full frame (curves drawn, the newest step's groups and
 completions shown) at 160x45; stepping back through history with `[` (time until the step's groups
-show); and the app's memory (RSS) after loading, for each run given (several sizes show the growth).
+show); and the app's memory (RSS) after loading, for each run given (several sizes show the growth);
+with --compare, the comparison screen's first full frame and its `[` over those runs.
 """
 
 from __future__ import annotations
@@ -72,12 +73,42 @@ async def dashboard(run: str, steps_back: int) -> dict[str, float]:
     return out
 
 
+async def comparison(runs: list[str]) -> dict[str, float]:
+    """The comparison screen at 160x45: until every run's curves, the table and the groups are shown."""
+    from grpotui.tui.app import make_app
+    from grpotui.tui.screens.compare import CompareScreen
+
+    t0 = time.perf_counter()
+    app = make_app(compare=runs)
+    out: dict[str, float] = {}
+    async with app.run_test(size=(160, 45)) as pilot:
+        while True:
+            s = app.screen
+            if isinstance(s, CompareScreen) and s.shown_step is not None and s.heads and not s._dirty:
+                break
+            await pilot.pause(0.005)
+        await pilot.pause()
+        out["first_frame_s"] = time.perf_counter() - t0
+        lat = []
+        for _ in range(10):
+            want = s.shown_step - 1
+            t1 = time.perf_counter()
+            s.action_step(-1)
+            while s.shown_step != want:
+                await asyncio.sleep(0.001)
+            lat.append((time.perf_counter() - t1) * 1000)
+            await pilot.pause()
+        out["step_median_ms"] = statistics.median(lat)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", required=True)
     ap.add_argument("--run", action="append", required=True, help="run name(s), smallest first")
     ap.add_argument("--steps-back", type=int, default=30)
     ap.add_argument("--profile", action="store_true", help="profile the first frame with pyinstrument")
+    ap.add_argument("--compare", nargs="+", metavar="RUN", help="also time the comparison of these runs")
     a = ap.parse_args()
     os.environ["GRPOTUI_HOME"] = a.home
     env = {**os.environ}
@@ -105,6 +136,10 @@ def main() -> None:
             print(prof.output_text(unicode=False, color=False, show_all=False)[:6000], file=sys.stderr)
         print(f"| {run} | {steps:,} | {comps:,} | {r['first_frame_s']:.2f} s | {r['step_median_ms']:.0f} ms | "
               f"{r['step_max_ms']:.0f} ms | {r['rss_mib']:.0f} MiB |", flush=True)
+    if a.compare:
+        c = asyncio.run(comparison(a.compare))
+        print(f"\ncomparison of {' and '.join(a.compare)} at 160x45: first full frame {c['first_frame_s']:.2f} s, "
+              f"`[` median {c['step_median_ms']:.0f} ms (every run's groups at the previous step)")
 
 
 if __name__ == "__main__":

@@ -185,12 +185,12 @@ def cmd_note(args: argparse.Namespace) -> int:
 def cmd_tag(args: argparse.Namespace) -> int:
     from grpotui.store.runs import open_run, run_tags, set_tags
 
-    if not args.tags:
+    if not args.tags and not args.remove:
         with open_run(args.name) as store:
             print(" ".join(run_tags(store)))
         return 0
     try:
-        tags = set_tags(args.name, [] if args.remove else args.tags, args.tags if args.remove else [])
+        tags = set_tags(args.name, args.tags, args.remove)
     except ValueError as e:
         raise UsageError(f"tag: {e}") from None
     print(f"{args.name}: tags {' '.join(tags) if tags else '(none)'}")
@@ -217,7 +217,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
     failed = False
     for name in args.names:
         try:
-            delete_run(name)
+            delete_run(name, force=args.force)
             print(f"deleted {name}")
         except (RunActive, OSError) as e:
             _err(str(e))
@@ -263,6 +263,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if len(args.names) < 2:
         raise UsageError("compare: give two or more runs")
+    if len(set(args.names)) < len(args.names):
+        raise UsageError("compare: the same run is named twice")
     for n in args.names:
         find_run(n)  # a clear error before the screen opens
     if not _interactive():
@@ -420,7 +422,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     """``grpotui``: the runs screen on a terminal, the list of runs elsewhere."""
     if _interactive():
         return _open_tui(args)
-    return cmd_ls(argparse.Namespace(json=False))
+    return cmd_ls(argparse.Namespace(json=False, tag=[]))
 
 
 # ----------------------------------------------------------------------------- parser
@@ -480,12 +482,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("tag", help="show, add or remove a run's tags")
     sp.add_argument("name")
     sp.add_argument("tags", nargs="*", help="tags to add (none: print the run's tags)")
-    sp.add_argument("-r", "--remove", action="store_true", help="remove the given tags instead")
+    sp.add_argument("-r", "--remove", nargs="+", default=[], metavar="TAG", help="tags to remove")
     sp.set_defaults(func=cmd_tag)
 
     sp = sub.add_parser("rm", help="delete ended runs with every file of them (asks first)")
     sp.add_argument("names", nargs="+", metavar="name")
     sp.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    sp.add_argument("--force", action="store_true",
+                    help="also delete runs whose store cannot be read (damaged, or from a newer grpotui)")
     sp.set_defaults(func=cmd_rm)
 
     sp = sub.add_parser("compare", help="compare runs side by side: curves, config differences, groups")

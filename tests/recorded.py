@@ -33,18 +33,19 @@ def _completion(rng: random.Random, expected: str, p_right: float) -> tuple[str,
 
 
 def write_recorded_run(home: Path, name: str = "gsm8k-qwen", steps: int = 40, *, status: str = "finished",
-                       group_size: int = 8, groups: int = 2, alerts: bool = True) -> Path:
+                       group_size: int = 8, groups: int = 2, alerts: bool = True, lr: float = 5e-6,
+                       skill: float = 0.6, seed: int = 7) -> Path:
     d = home / "runs" / name
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     cfg = {"model": {"name_or_path": "Qwen/Qwen2.5-0.5B-Instruct", "backend": "transformers"},
            "run": {"note": "recorded fixture"}, "rewards": ["correctness", "format"],
-           "training": {"max_steps": steps, "learning_rate": 5e-6}}
+           "training": {"max_steps": steps, "learning_rate": lr}}
     s = RunStore.create(d / STORE_FILE, name=name, kind="run", config=cfg, max_steps=steps,
                         model="Qwen/Qwen2.5-0.5B-Instruct", backend="transformers")
     s.set_status("running", "training from step 0", step=0)
-    rng = random.Random(7)
+    rng = random.Random(seed)
     for step in range(1, steps + 1):
-        p_right = 0.1 + 0.6 * step / steps
+        p_right = 0.1 + skill * step / steps
         rows = []
         for g in range(groups):
             prompt, expected = PROMPTS[(step + g) % len(PROMPTS)]
@@ -68,8 +69,8 @@ def write_recorded_run(home: Path, name: str = "gsm8k-qwen", steps: int = 40, *,
         flat = [c["reward"] for r in rows for c in r["completions"]]
         s.record_metrics(step, {
             "reward": sum(flat) / len(flat), "reward_std": 0.4 - 0.2 * step / steps,
-            "frac_reward_zero_std": 0.5 if step % 7 == 0 else 0.0, "kl": 0.001 * step,
-            "loss": 0.01 * math.sin(step), "entropy": 1.5 - step / steps, "grad_norm": 0.5,
+            "frac_reward_zero_std": 0.5 if step % 7 == 0 else 0.0, "kl": 0.001 * step * math.sqrt(lr / 5e-6),
+            "loss": 0.01 * math.sin(step), "entropy": 1.5 - step / steps * (skill / 0.6), "grad_norm": 0.5,
             "completions/mean_length": 60 + step, "completions/clipped_ratio": 0.0,
             "rewards/correctness/mean": sum(c["rewards"]["correctness"] for r in rows for c in r["completions"]) / len(flat),
             "rewards/format/mean": sum(c["rewards"]["format"] for r in rows for c in r["completions"]) / len(flat),

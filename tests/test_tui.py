@@ -49,7 +49,8 @@ async def test_runs_screen_lists_every_run_with_its_status(home: Path) -> None:
         await _settle(pilot)
         assert isinstance(app.screen, RunsScreen)
         table = app.screen.query_one("#runs", DataTable)
-        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        rows = {str(table.get_cell_at((i, table.get_column_index("name")))):
+                str(table.get_cell_at((i, table.get_column_index("status")))) for i in range(table.row_count)}
         assert rows == {"done-run": "finished", "dead-run": "lost"}
         await pilot.press("enter")
         await _settle(pilot)
@@ -241,4 +242,50 @@ async def test_runs_screen_keys_runs_by_directory(home: Path) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await _settle(pilot)
         table = app.screen.query_one("#runs", DataTable)
-        assert sorted(str(table.get_row_at(i)[0]) for i in range(table.row_count)) == ["copy", "orig"]
+        name = table.get_column_index("name")
+        assert sorted(str(table.get_cell_at((i, name))) for i in range(table.row_count)) == ["copy", "orig"]
+
+
+async def test_review_goes_to_any_step_and_shows_the_run_as_it_was_then(home: Path) -> None:
+    """g jumps to a step by number: curves up to it, its groups, the alerts so far, the system then."""
+    from grpotui.tui.screens.prompt import PromptModal
+    from grpotui.tui.widgets.alerts import AlertsPanel
+    from grpotui.tui.widgets.curves import MetricPlot
+    from grpotui.tui.widgets.system import SystemPanel
+
+    d = write_recorded_run(home, "review", steps=40)  # kl_blowup alert at step 20, a system sample at 40
+    with RunStore.open(d / STORE_FILE) as s:
+        reward_15 = dict(s.metrics())[15]["reward"]
+    app = make_app(run_name="review")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        alerts = screen.query_one(AlertsPanel)
+        system = screen.query_one(SystemPanel)
+        assert alerts.row_count == 1 and system.sample["gpus"][0]["name"] == "NVIDIA GeForce RTX 4090"
+        await pilot.press("g")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press(*"15", "enter")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 15 and "viewing step 15" in _header(app)
+        assert {g.step for g in screen.query_one(GroupSpreadPanel).groups} == {15}
+        assert screen.query_one(CompletionsView).total == 16
+        assert alerts.row_count == 0  # the alert came at step 20: not yet
+        assert screen.query_one("#side").border_title == "system · at step 15"
+        assert system.sample is None  # the only sample was taken at step 40
+        title = screen.query_one("#plot-reward", MetricPlot).render().plain.splitlines()[0]
+        assert f"{reward_15:.3g}" in title  # the curve ends at step 15
+        # past the alert: it is listed; a step that was never recorded goes to the nearest one
+        await pilot.press("g", *"25", "enter")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 25 and alerts.row_count == 1
+        await pilot.press("g", *"999", "enter")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 40 and system.sample["gpus"][0]["util"] == 87
+        await pilot.press("g", *"x1", "enter")  # not a number: said so, nothing moves
+        await _settle(pilot)
+        assert screen.selected_step == 40
+        await pilot.press("l")
+        await _settle(pilot)
+        assert screen.selected_step is None and screen.query_one("#side").border_title == "system"

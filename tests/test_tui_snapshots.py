@@ -38,3 +38,36 @@ def test_dashboard_completions_tab_snapshot(home: Path, snap_compare) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(make_app(run_name="gsm8k-qwen"), terminal_size=(80, 24), run_before=completions)
+
+
+async def _compare_loaded(pilot) -> None:
+    """Until the comparison has read both runs and drawn them."""
+    from grpotui.tui.screens.compare import CompareScreen
+
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        screen = pilot.app.screen
+        if isinstance(screen, CompareScreen) and screen.shown_step is not None and screen.heads \
+                and not screen._dirty:
+            break
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+def test_comparison_snapshot(size: tuple[int, int], home: Path, snap_compare) -> None:
+    write_recorded_run(home, "lr-5e-6", steps=40, lr=5e-6, skill=0.6)
+    write_recorded_run(home, "lr-2e-5", steps=40, lr=2e-5, skill=0.2, seed=8, alerts=False)
+    assert snap_compare(make_app(compare=["lr-5e-6", "lr-2e-5"]), terminal_size=size, run_before=_compare_loaded)
+
+
+def test_comparison_groups_tab_snapshot(home: Path, snap_compare) -> None:
+    write_recorded_run(home, "lr-5e-6", steps=40, lr=5e-6, skill=0.6)
+    write_recorded_run(home, "lr-2e-5", steps=40, lr=2e-5, skill=0.2, seed=8, alerts=False)
+
+    async def groups(pilot) -> None:
+        await _compare_loaded(pilot)
+        await pilot.press("3")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(compare=["lr-5e-6", "lr-2e-5"]), terminal_size=(80, 24), run_before=groups)

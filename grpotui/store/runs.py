@@ -137,16 +137,22 @@ def set_tags(name: str, add: list[str] = (), remove: list[str] = (), home: Path 
     return tags
 
 
-def delete_run(name: str, home: Path | None = None) -> Path:
+def delete_run(name: str, home: Path | None = None, *, force: bool = False) -> Path:
     """Delete an ended run and every file of it; returns the folder it had.
 
     The folder is first renamed to a hidden name in the same place, one atomic step: from then on no
     list shows the run, and an interrupted delete leaves no half run behind, only a hidden folder that
-    the next delete sweeps away.
+    the next delete sweeps away. A run whose store cannot be read is deleted only with ``force``.
     """
     d = find_run(name, home)
-    with RunStore.open(d / STORE_FILE) as store:
-        status = effective_status(store.run_info())
+    try:
+        with RunStore.open(d / STORE_FILE) as store:
+            status = effective_status(store.run_info())
+    except StoreError as e:
+        if not force:
+            raise RunActive(f"{e}; cannot tell whether run {name!r} is still going: "
+                            "delete it with --force if it is not") from None
+        status = "unreadable"
     if status in ACTIVE_STATUSES:
         raise RunActive(f"run {name!r} is {status}: stop or kill it before deleting it")
     trash = d.with_name(f".deleted-{name}-{os.getpid()}-{time.time_ns()}")

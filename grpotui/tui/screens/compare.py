@@ -88,8 +88,8 @@ class CompareScreen(Screen):
         with Vertical(id="cbody"):
             with Horizontal(id="ctop"):
                 yield OverlayCurves(id="ccurves", classes="panel")
-                yield DataTable(id="cdiff", classes="panel", cursor_type="row", zebra_stripes=True)
             with Horizontal(id="cbottom"):
+                yield DataTable(id="cdiff", classes="panel", cursor_type="row", zebra_stripes=True)
                 for i, name in enumerate(self.names):
                     with Vertical(id=f"ccol-{i}", classes="panel ccol"):
                         yield GroupSpreadPanel(id=f"cgroups-{i}")

@@ -272,17 +272,20 @@ class RunsScreen(Screen):
                         severity="warning", markup=False)
             return
 
+        unreadable = status == "unreadable"
+
         def answer(yes: bool | None) -> None:
             if yes:
-                self._delete(name)
+                self._delete(name, unreadable)
 
+        why = " Its store cannot be read, so whether it still runs cannot be told." if unreadable else ""
         self.app.push_screen(ConfirmModal(f"Delete {name} with every file of it (store, checkpoints, log)? "
-                                          "This cannot be undone.", yes="Delete"), answer)
+                                          f"This cannot be undone.{why}", yes="Delete"), answer)
 
     @work(thread=True, group="runs-write")
-    def _delete(self, name: str) -> None:
+    def _delete(self, name: str, force: bool = False) -> None:
         try:
-            delete_run(name)
+            delete_run(name, force=force)
         except (RunActive, RunNotFound, StoreError, OSError) as e:
             self.app.call_from_thread(self.notify, str(e), title="not deleted", severity="error", markup=False)
             return

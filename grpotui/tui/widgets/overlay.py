@@ -73,7 +73,8 @@ class OverlayCurves(Grid):
             plot.empty_message = None if xmin is not None else (
                 f"\n{title}\n\nnot logged (beta = 0)" if key == "kl" else f"\n{title}\n\nno data")
             if ymin is not None and ymax is not None and ymax > ymin:
-                yt = [ymin + (ymax - ymin) * i / 4 for i in range(5)]
+                n = max(2, min(5, (plot.size.height - 3) // 2))  # no two ticks on one row
+                yt = [ymin + (ymax - ymin) * i / (n - 1) for i in range(n)]
                 plt.yticks(yt, [_fmt(v) for v in yt])
             if xmin is not None and xmax is not None:
                 if cursor is not None and xmin <= cursor <= xmax:

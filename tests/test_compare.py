@@ -1,0 +1,365 @@
+"""Comparing runs and reviewing them: two real demo runs that differ in one key (the learning rate),
+compared with ``grpotui diff``, ``grpotui compare`` and the comparison screen driven by Pilot; notes,
+tags and deleting through the CLI and the runs screen; Parquet export read back by pandas and datasets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from conftest import run_cli
+from grpotui.compare import align_groups, config_diff, flatten
+from grpotui.store import Group, RunStore
+from grpotui.store.paths import STORE_FILE
+from grpotui.tui.app import make_app
+from grpotui.tui.screens.compare import CompareScreen
+from grpotui.tui.screens.confirm import ConfirmModal
+from grpotui.tui.screens.prompt import PromptModal
+from grpotui.tui.screens.runs import RunsScreen
+from grpotui.tui.widgets.completions import CompletionsView
+from grpotui.tui.widgets.groups import GroupSpreadPanel
+from recorded import write_recorded_run
+
+STEPS = 30
+LRS = {"lr-low": "5e-3", "lr-high": "2e-2"}
+
+
+@pytest.fixture(scope="session")
+def pair_home(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> Path:
+    """Two real demo runs, the same but for training.learning_rate (written once per session, read only)."""
+    h = tmp_path_factory.mktemp("pair") / "home"
+    h.mkdir()
+    (h / "cache").symlink_to(shared_cache)
+    for name, lr in LRS.items():
+        proc = run_cli("demo", "--headless", "--steps", str(STEPS), "--name", name,
+                       "--set", f"training.learning_rate={lr}", home=h)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return h
+
+
+@pytest.fixture
+def pair(pair_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GRPOTUI_HOME", str(pair_home))
+    return pair_home
+
+
+@pytest.fixture
+def pair_copy(pair_home: Path, home: Path) -> Path:
+    """The two runs copied into this test's own home (for tests that change or delete them)."""
+    shutil.copytree(pair_home / "runs", home / "runs")
+    return home
+
+
+async def _settle(pilot, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
+async def _compare_loaded(pilot) -> None:
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        screen = pilot.app.screen
+        if isinstance(screen, CompareScreen) and screen.shown_step is not None and screen.heads \
+                and not screen._dirty:
+            break
+    await pilot.pause(0.2)
+
+
+# ----------------------------------------------------------------------------- diff
+def _rewards(home: Path, name: str) -> list[float]:
+    out = run_cli("export", name, "--what", "metrics", home=home, check=True).stdout
+    return [json.loads(line)["reward"] for line in out.splitlines()]
+
+
+def test_diff_names_the_one_differing_key_and_the_headline_figures(pair: Path) -> None:
+    proc = run_cli("diff", "lr-low", "lr-high", home=pair, check=True)
+    text = proc.stdout
+    assert "config: 1 key differs" in text
+    row = next(line for line in text.splitlines() if "training.learning_rate" in line)
+    assert row.split()[1:] == ["0.005", "0.02"]
+    assert f"{STEPS}/{STEPS}" in text and "final reward" in text and "best reward" in text
+    # the figures are what the store holds: final reward = mean of the last w logged rewards
+    data = json.loads(run_cli("diff", "lr-low", "lr-high", "--json", home=pair, check=True).stdout)
+    assert data["runs"] == ["lr-low", "lr-high"]
+    assert data["config"] == {"training.learning_rate": [0.005, 0.02]}
+    for fig in data["figures"]:
+        rewards = _rewards(pair, fig["name"])
+        w = fig["window"]
+        assert len(rewards) == STEPS and fig["step"] == STEPS and fig["status"] == "finished"
+        assert fig["final_reward"] == pytest.approx(sum(rewards[-w:]) / w)
+        best = max(sum(rewards[i - w + 1 : i + 1]) / w for i in range(w - 1, len(rewards)))
+        assert fig["best_reward"] == pytest.approx(best)
+        assert fig["seconds"] is not None and fig["seconds"] > 0
+        line = next(line for line in text.splitlines() if line.strip().startswith("final reward"))
+        assert f"{fig['final_reward']:.3f}" in line
+
+
+def test_diff_and_compare_refuse_bad_input_in_one_line(pair: Path) -> None:
+    one = run_cli("diff", "lr-low", home=pair)
+    assert one.returncode == 2 and one.stderr.strip().count("\n") == 0 and "two or more" in one.stderr
+    missing = run_cli("diff", "lr-low", "lr-nope", home=pair)
+    assert missing.returncode == 2 and "lr-nope" in missing.stderr and "lr-low" in missing.stderr
+    twice = run_cli("compare", "lr-low", "lr-low", home=pair)
+    assert twice.returncode == 2 and "twice" in twice.stderr
+    # without a terminal, compare prints what diff prints
+    plain = run_cli("compare", "lr-low", "lr-high", home=pair, check=True)
+    assert plain.stdout == run_cli("diff", "lr-low", "lr-high", home=pair, check=True).stdout
+
+
+def test_config_diff_ignores_spelling_and_notes() -> None:
+    a = {"training": {"learning_rate": 1e-5, "beta": 0.0}, "run": {"note": "a"}, "rewards": ["correctness"]}
+    b = {"training": {"learning_rate": 0.00001, "beta": 0}, "run": {"note": "b"}, "rewards": ["correctness"]}
+    assert config_diff([a, b]) == []
+    c = {"training": {"learning_rate": 1e-5, "num_generations": 8}, "rewards": ["correctness", "format"]}
+    keys = [k for k, _ in config_diff([a, c])]
+    assert keys == ["rewards", "training.beta", "training.num_generations"]
+    assert flatten({"x": {"y": {"z": 1}}, "w": []}) == {"x.y.z": 1, "w": []}
+
+
+def test_align_groups_puts_shared_prompts_first_in_the_same_order() -> None:
+    def g(grp: int, prompt: str) -> Group:
+        return Group(step=5, grp=grp, prompt=prompt, expected="1")
+
+    a = [g(0, "1+1="), g(1, "2+2="), g(2, "only in a")]
+    b = [g(0, "only in b"), g(1, "2+2="), g(2, " 1+1= ")]
+    (oa, ob), shared = align_groups([a, b])
+    assert shared == 2
+    assert [x.prompt.strip() for x in oa[:2]] == [x.prompt.strip() for x in ob[:2]] == ["1+1=", "2+2="]
+    assert oa[2].prompt == "only in a" and ob[2].prompt == "only in b"
+
+
+# ----------------------------------------------------------------------------- the comparison screen
+async def test_comparison_screen_overlays_curves_and_lines_up_groups(pair: Path) -> None:
+    app = make_app(compare=["lr-low", "lr-high"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _compare_loaded(pilot)
+        screen = app.screen
+        assert isinstance(screen, CompareScreen) and not screen.has_class("-compact")
+        # curves: every run's full history, one plot per metric and one per reward function
+        for s in screen.series:
+            steps, values = s.get("reward")
+            assert steps == list(range(1, STEPS + 1)) and len(values) == STEPS
+        plots = [k for _, k in screen.query_one("#ccurves").keys]
+        assert {"reward", "reward_std", "kl", "entropy", "completions/mean_length",
+                "rewards/correctness/mean"} <= set(plots)
+        legend = str(screen.query_one("#legend").render())
+        assert "lr-low" in legend and "lr-high" in legend and f"step {STEPS}" in legend
+        # the table: figures, then the one differing key with both values
+        table = screen.query_one("#cdiff", DataTable)
+        row = [str(c) for c in table.get_row("cfg:training.learning_rate")]
+        assert row[1:] == ["0.005", "0.02"]
+        labels = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert "steps" in labels and any(lbl.startswith("final reward") for lbl in labels)
+        # groups of both runs at the newest step; same seed and data, so the same prompts, lined up
+        left = screen.query_one("#cgroups-0", GroupSpreadPanel).groups
+        right = screen.query_one("#cgroups-1", GroupSpreadPanel).groups
+        assert left and left[0].step == right[0].step == STEPS
+        assert screen.shared == len(left) == len(right)
+        assert [g.prompt for g in left] == [g.prompt for g in right]
+        with RunStore.open(pair / "runs" / "lr-high" / STORE_FILE) as s:
+            assert {g.prompt for g in s.groups_at(STEPS)} == {g.prompt for g in right}
+        # step back: both runs show the earlier step, and the curves mark it
+        await pilot.press("left_square_bracket")
+        await _settle(pilot)
+        assert screen.selected_step == STEPS - 1
+        for i in (0, 1):
+            assert screen.query_one(f"#cgroups-{i}", GroupSpreadPanel).groups[0].step == STEPS - 1
+            assert screen.query_one(f"#ccomps-{i}", CompletionsView).total > 0
+        await pilot.press("left_curly_bracket")
+        await _settle(pilot)
+        assert screen.selected_step == STEPS - 11
+        await pilot.press("l")
+        await _settle(pilot, 6)
+        assert screen.selected_step is None and screen.shown_step == STEPS
+        # the filter applies to both runs' completions
+        await pilot.press("f")
+        assert {v.filter for v in screen.query(CompletionsView)} == {"wrong"}
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_runs_screen_marks_runs_and_opens_their_comparison(pair: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await pilot.press("c")  # nothing marked: says how
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("space", "space")
+        assert sorted(screen.marked) == ["lr-high", "lr-low"]
+        assert "marked" in str(screen.query_one("#runs-title").render())
+        await pilot.press("c")
+        await _compare_loaded(pilot)
+        assert isinstance(app.screen, CompareScreen) and sorted(app.screen.names) == ["lr-high", "lr-low"]
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is screen
+        await pilot.press("escape")  # clears the marks
+        assert screen.marked == []
+
+
+async def test_compact_comparison_moves_views_into_tabs(pair: Path) -> None:
+    app = make_app(compare=["lr-low", "lr-high"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _compare_loaded(pilot)
+        screen = app.screen
+        assert screen.has_class("-compact") and screen.query_one("#ccurves").display
+        assert not screen.query_one("#cbottom").display
+        await pilot.press("2")
+        await pilot.pause(0.1)
+        assert screen.query_one("#cdiff").display and not screen.query_one("#ctop").display
+        assert not screen.query_one("#ccol-0").display
+        await pilot.press("3")
+        await pilot.pause(0.1)
+        assert screen.query_one("#ccol-0").display and not screen.query_one("#ctop").display
+        assert not screen.query_one("#cdiff").display
+
+
+# ----------------------------------------------------------------------------- notes, tags, deleting
+def test_notes_and_tags_show_in_ls_and_filter_it(pair_copy: Path) -> None:
+    home = pair_copy
+    assert run_cli("note", "lr-low", "baseline:", "the", "default", "lr", home=home, check=True).returncode == 0
+    assert run_cli("note", "lr-low", home=home, check=True).stdout.strip() == "baseline: the default lr"
+    run_cli("tag", "lr-low", "sweep", "baseline", home=home, check=True)
+    run_cli("tag", "lr-high", "sweep", "too-high", home=home, check=True)
+    run_cli("tag", "lr-high", "--remove", "too-high", home=home, check=True)
+    assert run_cli("tag", "lr-high", home=home, check=True).stdout.split() == ["sweep"]
+    ls = run_cli("ls", home=home, check=True).stdout
+    low = next(line for line in ls.splitlines() if line.startswith("lr-low"))
+    assert "sweep,baseline" in low and "baseline: the default lr" in low
+    only = run_cli("ls", "--tag", "baseline", home=home, check=True).stdout
+    assert "lr-low" in only and "lr-high" not in only
+    runs = {r["name"]: r for r in json.loads(run_cli("ls", "--json", home=home, check=True).stdout)}
+    assert runs["lr-low"]["tags"] == ["sweep", "baseline"] and runs["lr-high"]["tags"] == ["sweep"]
+    assert runs["lr-low"]["note"] == "baseline: the default lr"
+    assert runs["lr-high"]["note"].startswith("embedded demo")  # the config's note until one is written
+    bad = run_cli("tag", "lr-low", "has space", home=home)
+    assert bad.returncode == 2 and "bad tag 'has space'" in bad.stderr
+    assert run_cli("note", "lr-low", "--clear", home=home, check=True).returncode == 0
+    assert json.loads(run_cli("status", "lr-low", "--json", home=home, check=True).stdout)["note"] == ""
+
+
+def test_rm_asks_refuses_live_runs_and_leaves_nothing_half_removed(pair_copy: Path) -> None:
+    home = pair_copy
+    no_tty = run_cli("rm", "lr-high", home=home)
+    assert no_tty.returncode == 2 and "--yes" in no_tty.stderr
+    assert (home / "runs" / "lr-high" / STORE_FILE).exists()
+    # a run that is still going is refused, and kept whole
+    write_recorded_run(home, "live", steps=5, status="running")
+    import sqlite3
+
+    import psutil
+
+    con = sqlite3.connect(home / "runs" / "live" / STORE_FILE)
+    con.execute("UPDATE run SET pid=?, pid_create_time=?, host=NULL",
+                (os.getpid(), psutil.Process().create_time()))
+    con.commit()
+    con.close()
+    live = run_cli("rm", "--yes", "live", home=home)
+    assert live.returncode == 2 and "stop or kill it" in live.stderr
+    assert json.loads(run_cli("status", "live", "--json", home=home, check=True).stdout)["step"] == 5
+    # an unknown name deletes nothing, even next to a good one
+    typo = run_cli("rm", "--yes", "lr-high", "lr-hihg", home=home)
+    assert typo.returncode == 2 and (home / "runs" / "lr-high").exists()
+    # an interrupted delete leaves only a hidden folder, never listed, swept by the next delete
+    leftover = home / "runs" / ".deleted-old-1-2"
+    shutil.copytree(home / "runs" / "lr-low", leftover)
+    assert ".deleted" not in run_cli("ls", home=home, check=True).stdout
+    done = run_cli("rm", "--yes", "lr-high", home=home, check=True)
+    assert "deleted lr-high" in done.stdout
+    assert not (home / "runs" / "lr-high").exists() and not leftover.exists()
+    names = [r["name"] for r in json.loads(run_cli("ls", "--json", home=home, check=True).stdout)]
+    assert sorted(names) == ["live", "lr-low"]
+    # a damaged store: whether it still runs cannot be told, so only --force deletes it
+    bad = home / "runs" / "damaged"
+    bad.mkdir()
+    (bad / STORE_FILE).write_bytes(b"not a database" * 100)
+    refused = run_cli("rm", "--yes", "damaged", home=home)
+    assert refused.returncode == 2 and "--force" in refused.stderr and bad.exists()
+    run_cli("rm", "--yes", "--force", "damaged", home=home, check=True)
+    assert not bad.exists()
+
+
+async def test_runs_screen_edits_notes_and_tags_filters_and_deletes(pair_copy: Path) -> None:
+    home = pair_copy
+    app = make_app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        first = screen.current
+        await pilot.press("e")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, PromptModal)
+        app.screen.query_one("#answer").value = ""
+        await pilot.press(*"too noisy", "enter")
+        await _settle(pilot, 5)
+        await pilot.press("t")
+        await pilot.pause(0.1)
+        await pilot.press(*"keep sweep", "enter")
+        await _settle(pilot, 5)
+        assert run_cli("note", first, home=home, check=True).stdout.strip() == "too noisy"
+        assert run_cli("tag", first, home=home, check=True).stdout.split() == ["keep", "sweep"]
+        row = next(r for r in screen.runs if r["name"] == first)
+        assert row["note"] == "too noisy" and row["tags"] == ["keep", "sweep"]
+        # filter by tag: only that run is listed
+        await pilot.press("slash", *"#keep", "enter")
+        await pilot.pause(0.1)
+        assert [r["name"] for r in screen.runs] == [first]
+        await pilot.press("escape")
+        assert len(screen.runs) == 2
+        # delete the other one, after saying yes
+        other = next(r["name"] for r in screen.runs if r["name"] != first)
+        table = screen.query_one("#runs", DataTable)
+        table.move_cursor(row=[r["name"] for r in screen.runs].index(other))
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert (home / "runs" / other).exists()
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        await pilot.press("y")
+        await _settle(pilot, 6)
+        assert not (home / "runs" / other).exists()
+        assert [r["name"] for r in screen.runs] == [first]
+
+
+# ----------------------------------------------------------------------------- parquet
+def test_parquet_export_reads_back_in_pandas_and_datasets(pair: Path, tmp_path: Path) -> None:
+    import datasets
+    import pandas as pd
+
+    for what in ("groups", "metrics", "system"):
+        out = tmp_path / f"{what}.parquet"
+        proc = run_cli("export", "lr-low", "--what", what, "--format", "parquet", "-o", str(out), home=pair)
+        assert proc.returncode == 0, proc.stderr
+        assert oct(out.stat().st_mode & 0o777) == "0o600"
+        lines = run_cli("export", "lr-low", "--what", what, home=pair, check=True).stdout.splitlines()
+        df = pd.read_parquet(out)
+        assert len(df) == len(lines) > 0
+        ds = datasets.Dataset.from_parquet(str(out))
+        assert ds.num_rows == len(lines)
+        if what == "groups":
+            first = json.loads(lines[0])
+            assert list(df.columns[:8]) == ["step", "group", "index", "prompt", "completion", "answer",
+                                            "expected", "verdict"]
+            assert df["step"].dtype == "int64" and df["reward"].dtype == "float64"
+            assert df.iloc[0]["completion"] == first["completion"]
+            assert df.iloc[0]["rewards/correctness"] == first["rewards"]["correctness"]
+            assert set(ds.column_names) == set(df.columns)
+        if what == "metrics":
+            assert df["reward"].tolist() == pytest.approx([json.loads(x)["reward"] for x in lines])
+    no_file = run_cli("export", "lr-low", "--format", "parquet", home=pair)
+    assert no_file.returncode == 2 and "-o FILE" in no_file.stderr

@@ -359,7 +359,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             if binary:
                 os.close(fd)
-                n = export.write_parquet(export.rows(store, args.what), str(tmp), scan=scan)
+                n = export.write_parquet(lambda: export.rows(store, args.what), str(tmp))
             else:
                 with open(fd, "w", encoding="utf-8", newline="") as f:
                     n = export.write(export.rows(store, args.what), args.format, f, scan=scan)

@@ -118,14 +118,15 @@ def headline(store: RunStore, name: str | None = None, *, now: float | None = No
     w = window_for(len(rewards))
     final = _mean([r for _, r in rewards[-w:]]) if rewards else None
     best = best_step = None
-    total = 0.0
-    vals = [r if math.isfinite(r) else 0.0 for _, r in rewards]
-    for i, v in enumerate(vals):  # the best trailing mean over w steps
-        total += v
-        if i >= w:
-            total -= vals[i - w]
-        if i >= w - 1 and (best is None or total / w > best):
-            best, best_step = total / w, rewards[i][0]
+    total, count = 0.0, 0
+    vals = [r if math.isfinite(r) else None for _, r in rewards]
+    for i, v in enumerate(vals):  # the best trailing mean over w steps (of their finite values)
+        if v is not None:
+            total, count = total + v, count + 1
+        if i >= w and vals[i - w] is not None:
+            total, count = total - vals[i - w], count - 1
+        if i >= w - 1 and count and (best is None or total / count > best):
+            best, best_step = total / count, rewards[i][0]
     kls = [m.get("kl") for _, m in rows[-w:]]
     funcs: dict[str, float] = {}
     for key in sorted({k for _, m in rows[-w:] for k in m if k.startswith("rewards/") and k.endswith("/mean")}):
@@ -145,6 +146,29 @@ def headline(store: RunStore, name: str | None = None, *, now: float | None = No
         window=w, alerts=Counter(a["rule"] for a in store.alerts()), note=run_note(store, info),
         tags=run_tags(store), config=info["config"] or {}, final_functions=funcs,
     )
+
+
+def placeholder(name: str, status: str) -> Headline:
+    """The figures of a run that cannot be read: none."""
+    return Headline(name=name, status=status, step=0, max_steps=None, seconds=None, final_reward=None,
+                    best_reward=None, best_step=None, final_kl=None, window=1, alerts=Counter(), note="",
+                    tags=[], config={}, final_functions={})
+
+
+def common_step(stores: list[RunStore], lasts: list[int]) -> int | None:
+    """The newest step at which every store recorded groups (the newest of the run furthest behind
+    when they share none)."""
+    if not lasts or len(lasts) < len(stores):
+        return max(lasts) if lasts else None
+    cand: int | None = min(lasts)
+    for _ in range(1000):
+        missing = next((s for s in stores if not s.count_groups(cand)), None)
+        if missing is None:
+            return cand
+        cand = missing.neighbor_step(cand, -1)
+        if cand is None:
+            break
+    return min(lasts)
 
 
 def _num(v: float | None, fmt: str = ".3f") -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from grpotui.store.db import RunStore
@@ -89,12 +89,13 @@ def write(items: Iterable[dict[str, Any]], fmt: str, out: IO[str], *, scan: int 
     return n
 
 
-# Whole numbers by nature; every other number is a float64 column (a metric that happened to be 0 in the
-# first rows must not make an integer column that a later 0.5 cannot enter).
+# Whole numbers by nature; every other number is a float64 column.
 INT_COLUMNS = ("step", "group", "index", "length", "exit_code", "cpu_count")
 
 
-def _column_types(rows: list[dict[str, Any]]) -> dict[str, str]:
+def _column_types(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Each column's Arrow type, from every row (a reward that is null in the first thousand rows and a
+    number later is still a number)."""
     kinds: dict[str, set[str]] = {}
     for r in rows:
         for k, v in r.items():
@@ -106,11 +107,13 @@ def _column_types(rows: list[dict[str, Any]]) -> dict[str, str]:
     out = {}
     for k, seen in kinds.items():
         if seen == {"bool"}:
-            out[k] = "bool"
+            out[k] = "bool_"
         elif seen and seen <= {"int", "float"}:
             out[k] = "int64" if seen == {"int"} and k in INT_COLUMNS else "float64"
+        elif not seen and (k in ("reward", "advantage") or k.startswith("rewards/")):
+            out[k] = "float64"  # never a value yet, but a number by nature
         else:
-            out[k] = "string"  # text, or a column that mixes kinds, or no value yet
+            out[k] = "string"  # text, a column that mixes kinds, or one with no value at all
     return out
 
 
@@ -121,21 +124,19 @@ def _cell(v: Any, kind: str) -> Any:
         return float(v) if isinstance(v, (int, float)) else None
     if kind == "int64":
         return int(v) if isinstance(v, (int, float)) and float(v).is_integer() else None
-    if kind == "bool":
-        return bool(v)
+    if kind == "bool_":
+        return v if isinstance(v, bool) else None
     return v if isinstance(v, str) else json.dumps(v, default=str)
 
 
-def write_parquet(items: Iterable[dict[str, Any]], path: Any, *, scan: int | None = 1000,
-                  batch: int = 20_000) -> int:
-    """Write rows to a Parquet file (flat columns, as in CSV; NaN stays NaN), streamed in batches;
-    returns how many. The columns and their types come from the first ``scan`` rows (None: all)."""
+def write_parquet(make_rows: Callable[[], Iterable[dict[str, Any]]], path: Any, *, batch: int = 20_000) -> int:
+    """Write rows to a Parquet file (flat columns as in CSV, NaN kept as NaN), in batches; returns how
+    many. ``make_rows`` is called twice: once for the columns and their types, once for the rows, so
+    nothing is held in memory but one batch."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    it = iter(items)
-    head = [_flat(r) for r in it] if scan is None else [_flat(r) for _, r in zip(range(scan), it)]
-    types = _column_types(head)
+    types = _column_types(_flat(r) for r in make_rows())
     schema = pa.schema([(k, getattr(pa, t)()) for k, t in types.items()])
     n = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as w:
@@ -143,8 +144,8 @@ def write_parquet(items: Iterable[dict[str, Any]], path: Any, *, scan: int | Non
             cols = {k: [_cell(r.get(k), t) for r in rows] for k, t in types.items()}
             w.write_table(pa.table(cols, schema=schema))
 
-        pending = head
-        for r in it:
+        pending: list[dict[str, Any]] = []
+        for r in make_rows():
             pending.append(_flat(r))
             if len(pending) >= batch:
                 flush(pending)

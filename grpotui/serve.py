@@ -15,6 +15,7 @@ import secrets
 import shlex
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 COOKIE = "grpotui_token"
 
@@ -51,20 +52,34 @@ def make_server(*, host: str = "127.0.0.1", port: int = 8000, theme: str | None 
 
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
-            if self.token:
-                app.middlewares.append(self._check_token)
+            app.middlewares.append(self._check_token)
             return app
+
+        async def handle_index(self, request: web.Request) -> web.StreamResponse:
+            # the page's websocket goes back to where the page came from: through `ssh -L 9000:...`
+            # that is localhost:9000, not the host and port the server listens on
+            if not public_url:
+                self.public_url = f"{request.scheme}://{request.host}"
+            return await super().handle_index(request)
 
         @web.middleware
         async def _check_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
             if request.path.startswith("/static/"):
                 return await handler(request)
-            given = request.query.get("token") or request.cookies.get(COOKIE) or ""
+            origin = request.headers.get("Origin")
+            if origin and urlsplit(origin).netloc != request.host:
+                # another site's page in the same browser (websockets are not bound by CORS)
+                raise web.HTTPForbidden(text="grpotui: cross-origin request refused")
+            cookie = f"{COOKIE}_{port}"  # one per server: two servers on one host keep theirs apart
+            if not self.token:
+                return await handler(request)
+            given = request.query.get("token") or request.cookies.get(cookie) or ""
             if not hmac.compare_digest(given.encode(), (self.token or "").encode()):
                 raise web.HTTPForbidden(text="grpotui: open the URL that `grpotui serve` printed (with its token)")
             response = await handler(request)
             if request.path == "/" and not response.prepared:
-                response.set_cookie(COOKIE, self.token or "", httponly=True, samesite="Strict")
+                response.set_cookie(cookie, self.token or "", httponly=True, samesite="Strict",
+                                    secure=self.public_url.startswith("https"))
             return response
 
         async def on_startup(self, app: web.Application) -> None:

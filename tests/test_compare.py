@@ -363,3 +363,75 @@ def test_parquet_export_reads_back_in_pandas_and_datasets(pair: Path, tmp_path: 
             assert df["reward"].tolist() == pytest.approx([json.loads(x)["reward"] for x in lines])
     no_file = run_cli("export", "lr-low", "--format", "parquet", home=pair)
     assert no_file.returncode == 2 and "-o FILE" in no_file.stderr
+
+
+# ----------------------------------------------------------------------------- what must not break it
+async def test_comparison_survives_an_unreadable_run_and_odd_reward_names(home: Path) -> None:
+    """One damaged store is marked, the other runs are compared; reward functions whose names differ only
+    in punctuation get a plot each."""
+    d = write_recorded_run(home, "good", steps=12)
+    write_recorded_run(home, "other", steps=12, lr=2e-5, seed=8)
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:
+        for step in (11, 12):
+            s.record_metrics(step, {"rewards/format_reward/mean": 0.5, "rewards/format-reward/mean": 0.25})
+    bad = home / "runs" / "damaged"
+    bad.mkdir()
+    (bad / STORE_FILE).write_bytes(b"not a database" * 100)
+    app = make_app(compare=["good", "damaged", "other"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _compare_loaded(pilot)
+        screen = app.screen
+        assert screen.statuses == ["finished", "unreadable", "finished"]
+        assert screen.shown_step == 12 and screen.query_one("#cgroups-0", GroupSpreadPanel).groups
+        assert screen.query_one("#cgroups-1", GroupSpreadPanel).groups == []
+        table = screen.query_one("#cdiff", DataTable)
+        assert [str(c) for c in table.get_row("cfg:training.learning_rate")][1:] == ["5e-06", "?", "2e-05"]
+        keys = [k for _, k in screen.query_one("#ccurves").keys]
+        assert "rewards/format_reward/mean" in keys and "rewards/format-reward/mean" in keys
+        await pilot.press("left_square_bracket")
+        await _settle(pilot)
+        assert screen.selected_step == 11 and isinstance(app.screen, CompareScreen)
+
+
+async def test_go_to_a_step_beyond_any_number_sqlite_holds(home: Path) -> None:
+    write_recorded_run(home, "r", steps=5)
+    app = make_app(run_name="r")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _settle(pilot)
+        await pilot.press("g", *"99999999999999999999999", "enter")
+        await _settle(pilot, 5)
+        assert app.is_running and app.screen.selected_step == 5
+
+
+def test_best_reward_skips_nan_steps(home: Path) -> None:
+    from grpotui.compare import headline
+
+    d = write_recorded_run(home, "nan", steps=40)
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:
+        for step in range(1, 41):
+            s.record_metrics(step, {"reward": float("nan") if step % 2 else -1.0 + step / 100})
+    with RunStore.open(d / STORE_FILE) as s:
+        h = headline(s)
+    assert h.window == 2 and h.best_step == 40 and h.best_reward == pytest.approx(-0.6)
+    assert h.final_reward == pytest.approx(-0.6)
+
+
+def test_parquet_types_come_from_every_row(tmp_path: Path) -> None:
+    """A reward that is null in the first thousands of rows and a number later is a number column; a
+    column that first appears late is kept."""
+    import pandas as pd
+
+    from grpotui.export import write_parquet
+
+    def rows():
+        for i in range(3000):
+            r = {"step": i, "reward": None if i < 2500 else i / 10, "answer": None if i < 2999 else "42"}
+            if i == 2999:
+                r["late"] = 1.5
+            yield r
+
+    out = tmp_path / "x.parquet"
+    assert write_parquet(rows, out) == 3000
+    df = pd.read_parquet(out)
+    assert df["reward"].dtype == "float64" and df["reward"].iloc[-1] == pytest.approx(299.9)
+    assert df["answer"].iloc[-1] == "42" and df["late"].iloc[-1] == 1.5 and df["step"].dtype == "int64"

@@ -85,12 +85,16 @@ def server(home: Path):
         proc.stdout.close()
 
 
-def _status(url: str) -> int:
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+            return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
-        return e.code
+        return e.code, ""
+
+
+def _status(url: str, headers: dict[str, str] | None = None) -> int:
+    return _get(url, headers)[0]
 
 
 def test_serve_listens_on_loopback_with_a_token(home: Path, server) -> None:
@@ -100,6 +104,12 @@ def test_serve_listens_on_loopback_with_a_token(home: Path, server) -> None:
     assert _status(f"http://127.0.0.1:{port}/?token=wrong") == 403
     assert _status(f"http://127.0.0.1:{port}/ws") == 403
     assert _status(url) == 200
+    # a page of another site (another port counts) cannot drive the app, token or not
+    assert _status(url, {"Origin": "http://127.0.0.1:1"}) == 403
+    assert _status(url, {"Origin": f"http://127.0.0.1:{port}"}) == 200
+    # the page sends its websocket back where it came from (through `ssh -L 9000:...`: localhost:9000)
+    status, page = _get(url, {"Host": "localhost:9000"})
+    assert status == 200 and "ws://localhost:9000/ws" in page
     with pytest.raises(OSError):  # not on the machine's other addresses
         other = [a for a in socket.gethostbyname_ex(socket.gethostname())[2] if not a.startswith("127.")]
         if not other:

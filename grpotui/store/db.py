@@ -286,7 +286,8 @@ class RunStore:
         with self._lock:
             try:
                 return self._conn.execute(sql, args).fetchall()
-            except sqlite3.DatabaseError as e:
+            except (sqlite3.DatabaseError, sqlite3.ProgrammingError, OverflowError) as e:
+                # ProgrammingError: closed meanwhile; OverflowError: a number SQLite cannot hold
                 raise StoreError(f"{self.path}: cannot read ({e})") from e
 
     def _max_metrics_step(self) -> int:
@@ -350,8 +351,12 @@ class RunStore:
         return True
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._tx() as c:
-            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        """Set a meta value (notes, tags: written by users while the runner writes too)."""
+        try:
+            with self._tx() as c:
+                c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: cannot write ({e})") from e
 
     def get_meta(self, key: str) -> str | None:
         rows = self._read("SELECT value FROM meta WHERE key=?", (key,))
@@ -579,8 +584,8 @@ class RunStore:
 
     def system_at(self, step: int) -> dict[str, Any] | None:
         """The last system sample taken at or before ``step`` (reviewing a past step)."""
-        rows = self._read("SELECT data FROM system WHERE step IS NOT NULL AND step <= ? ORDER BY id DESC LIMIT 1",
-                          (step,))
+        rows = self._read("SELECT data FROM system WHERE step IS NOT NULL AND step <= ?"
+                          " ORDER BY step DESC, id DESC LIMIT 1", (step,))
         return json.loads(rows[0][0]) if rows else None
 
     def alerts(self, after_id: int = 0) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ figures, and for one step the group spread and completions of each run, shared p
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.text import Text
@@ -21,17 +22,20 @@ from grpotui.compare import (
     config_diff,
     config_title,
     figure_rows,
+    common_step,
     headline,
+    placeholder,
     same_prompt,
     show_value,
 )
 from grpotui.store.db import ACTIVE_STATUSES, Group, StoreError
-from grpotui.tui.data import RunWatcher, Series
+from grpotui.tui.data import RunUpdate, RunWatcher, Series
 from grpotui.tui.widgets.completions import CompletionsView
 from grpotui.tui.widgets.groups import GroupSpreadPanel
 from grpotui.tui.widgets.overlay import OverlayCurves
 
 VIEWS = ("curves", "differences", "groups")
+HEADLINE_EVERY = 10.0  # seconds: a live run's figures re-read at most this often (they read every step)
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 34
 
 
@@ -70,7 +74,7 @@ class CompareScreen(Screen):
     def __init__(self, names: list[str]) -> None:
         super().__init__()
         self.names = list(names)
-        self.watchers: list[RunWatcher] = []
+        self.watchers: list[RunWatcher | None] = []
         self.series = [Series() for _ in names]
         self.statuses = ["starting"] * len(names)
         self.last_group_steps: list[int | None] = [None] * len(names)
@@ -80,6 +84,10 @@ class CompareScreen(Screen):
         self.columns: list[list[Group]] = [[] for _ in names]
         self._polling = False
         self._dirty = True
+        self._closed = False
+        self._head_at = [0.0] * len(names)
+        self._told: set[str] = set()
+        self._table_keys: list[str] = []
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -141,38 +149,70 @@ class CompareScreen(Screen):
 
     @work(thread=True, group="compare-poll")
     def _poll(self) -> None:
+        """Read what is new in every run; a run that cannot be read is marked, the others go on."""
         try:
+            if self._closed:
+                return
             if not self.watchers:
-                self.watchers = [RunWatcher.for_run(n) for n in self.names]
-            ups = [w.poll() for w in self.watchers]
-            changed = any(u.metrics for u in ups) or not self.heads or \
-                [u.status for u in ups] != self.statuses
-            heads = [headline(w.store, n) for w, n in zip(self.watchers, self.names)] if changed else None
+                self.watchers = [None] * len(self.names)
+            ups: list[RunUpdate | None] = []
+            errors: list[str] = []
+            for i, name in enumerate(self.names):
+                try:
+                    if self.watchers[i] is None:
+                        self.watchers[i] = RunWatcher.for_run(name)
+                    ups.append(self.watchers[i].poll())
+                except (StoreError, LookupError, ValueError) as e:
+                    ups.append(None)
+                    errors.append(str(e))
+            now = time.monotonic()
+            heads = list(self.heads) or [None] * len(self.names)
+            for i, (w, u) in enumerate(zip(self.watchers, ups)):
+                status = u.status if u else "unreadable"
+                due = heads[i] is None or heads[i].status != status or \
+                    (u is not None and u.metrics and now - self._head_at[i] > HEADLINE_EVERY)
+                if not due:
+                    continue
+                try:
+                    heads[i] = headline(w.store, self.names[i]) if u and w else placeholder(self.names[i], status)
+                    self._head_at[i] = now
+                except StoreError as e:
+                    heads[i] = placeholder(self.names[i], "unreadable")
+                    errors.append(str(e))
+            readable = [(w.store, u) for w, u in zip(self.watchers, ups) if u is not None and w is not None]
             target = self.selected_step
             if target is None:
-                lasts = [u.last_group_step for u in ups if u.last_group_step is not None]
-                target = min(lasts) if lasts else None  # the newest step they all have
+                target = common_step([st for st, _ in readable],
+                                     [u.last_group_step for _, u in readable if u.last_group_step is not None])
             groups = None
             if target is not None and (target != self.shown_step or any(
-                    w.store.count_groups(target) != len(c) for w, c in zip(self.watchers, self.columns))):
-                groups = [w.groups_at(target) for w in self.watchers]
-            self.app.call_from_thread(self._apply, ups, heads, target, groups)
+                    w is not None and u is not None and w.store.count_groups(target) != len(c)
+                    for w, u, c in zip(self.watchers, ups, self.columns))):
+                groups = [w.groups_at(target) if w is not None and u is not None else []
+                          for w, u in zip(self.watchers, ups)]
+            self.app.call_from_thread(self._apply, ups, heads, target, groups, errors)
         except (StoreError, LookupError, ValueError) as e:
             self.app.call_from_thread(self.notify, str(e), title="cannot read a run", severity="error",
                                       markup=False)
         finally:
             self._polling = False
+            if self._closed:
+                self._close()
 
-    def _apply(self, ups: list[Any], heads: list[Headline] | None, target: int | None,
-               groups: list[list[Group]] | None) -> None:
+    def _apply(self, ups: list[RunUpdate | None], heads: list[Headline], target: int | None,
+               groups: list[list[Group]] | None, errors: list[str]) -> None:
         for s, u in zip(self.series, ups):
-            for step, m in u.metrics:
-                s.add(step, m)
-            if u.metrics:
+            if u is not None and u.metrics:
+                for step, m in u.metrics:
+                    s.add(step, m)
                 self._dirty = True
-        self.statuses = [u.status for u in ups]
-        self.last_group_steps = [u.last_group_step for u in ups]
-        if heads is not None:
+        self.statuses = [u.status if u else "unreadable" for u in ups]
+        self.last_group_steps = [u.last_group_step if u else None for u in ups]
+        for e in errors:
+            if e not in self._told:  # once each, not every poll
+                self._told.add(e)
+                self.notify(e, title="cannot read a run", severity="error", markup=False, timeout=10)
+        if heads != self.heads:
             self.heads = heads
             self._fill_table()
         wanted = self.selected_step
@@ -200,21 +240,37 @@ class CompareScreen(Screen):
         self.query_one("#legend", Static).update(t)
 
     def _fill_table(self) -> None:
+        """The figures and the differing keys; cells change in place so the cursor and scroll stay."""
         table = self.query_one("#cdiff", DataTable)
+        rows: list[tuple[str, Text, list[Any]]] = [
+            (f"fig:{i}", Text(label, style="bold"), cells) for i, (label, cells) in enumerate(figure_rows(self.heads))
+        ]
+        readable = [i for i, h in enumerate(self.heads) if h.status != "unreadable"]
+        diff = config_diff([self.heads[i].config for i in readable])
+        rows.append(("cfg", Text(config_title(len(diff)), style="bold italic"), [""] * len(self.names)))
+        for key, values in diff:
+            by_run = dict(zip(readable, values))
+            rows.append((f"cfg:{key}", Text(f"  {key}"),
+                         [show_value(by_run[i]) if i in by_run else "?" for i in range(len(self.names))]))
+        notes = [h.note for h in self.heads]
+        if any(notes):
+            rows.append(("note", Text("note", style="bold"), [Text(n or "–", style="dim") for n in notes]))
+        keys = [k for k, _, _ in rows]
+        if table.columns and keys == self._table_keys:
+            for key, label, cells in rows:
+                for i, cell in enumerate([label, *cells]):
+                    col = "label" if i == 0 else f"run-{i - 1}"
+                    if str(table.get_cell(key, col)) != str(cell):
+                        table.update_cell(key, col, cell)
+            return
         colors = run_colors(self.app, len(self.names))
         table.clear(columns=True)
         table.add_column("", key="label")
         for i, (name, color) in enumerate(zip(self.names, colors)):
             table.add_column(Text(name, style=f"bold {color}"), key=f"run-{i}")
-        for label, cells in figure_rows(self.heads):
-            table.add_row(Text(label, style="bold"), *cells)
-        diff = config_diff([h.config for h in self.heads])
-        table.add_row(Text(config_title(len(diff)), style="bold italic"), *[""] * len(self.names))
-        for key, values in diff:
-            table.add_row(Text(f"  {key}"), *[show_value(v) for v in values], key=f"cfg:{key}")
-        notes = [h.note for h in self.heads]
-        if any(notes):
-            table.add_row(Text("note", style="bold"), *[Text(n or "–", style="dim") for n in notes])
+        for key, label, cells in rows:
+            table.add_row(label, *cells, key=key)
+        self._table_keys = keys
 
     def _redraw_curves(self) -> None:
         if self.compact and self.view != "curves":
@@ -252,20 +308,22 @@ class CompareScreen(Screen):
     @work(thread=True, exclusive=True, group="compare-step")
     def _find_step(self, current: int, delta: int) -> None:
         """The step ``delta`` recorded steps away in any of the runs, and every run's groups there."""
-        found = []
-        for w in self.watchers:
-            s = w.store.neighbor_step(current, delta)
-            if s is not None:
-                found.append(s)
-        if not found:  # past either end
-            ends = [w.store.first_step() if delta < 0 else w.store.last_group_step() for w in self.watchers]
-            ends = [e for e in ends if e is not None]
-            if not ends:
-                return
-            target = min(ends) if delta < 0 else max(ends)
-        else:
-            target = max(found) if delta < 0 else min(found)
-        groups = [w.groups_at(target) for w in self.watchers]
+        stores = [w.store for w in self.watchers if w is not None]
+        try:
+            found = [st for st in (s.neighbor_step(current, delta) for s in stores) if st is not None]
+            if not found:  # past either end
+                ends = [e for e in (s.first_step() if delta < 0 else s.last_group_step() for s in stores)
+                        if e is not None]
+                if not ends:
+                    return
+                target = min(ends) if delta < 0 else max(ends)
+            else:
+                target = max(found) if delta < 0 else min(found)
+            groups = [w.groups_at(target) if w is not None else [] for w in self.watchers]
+        except StoreError as e:
+            self.app.call_from_thread(self.notify, str(e), title="cannot read a run", severity="error",
+                                      markup=False)
+            return
         self.app.call_from_thread(self._go_to, target, groups)
 
     def _go_to(self, target: int, groups: list[list[Group]]) -> None:
@@ -314,3 +372,14 @@ class CompareScreen(Screen):
     @property
     def any_active(self) -> bool:
         return any(s in ACTIVE_STATUSES for s in self.statuses)
+
+    def on_unmount(self) -> None:
+        self._closed = True
+        if not self._polling:
+            self._close()
+
+    def _close(self) -> None:
+        for w in self.watchers:
+            if w is not None:
+                w.close()
+        self.watchers = []

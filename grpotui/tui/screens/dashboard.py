@@ -256,10 +256,14 @@ class DashboardScreen(Screen):
         """The system as it was at the reviewed step (the newest sample when following the run)."""
         if self.watcher is None:
             return
-        if step is None:
-            sample = self.watcher.system_tail[-1] if self.watcher.system_tail else None
-        else:
-            sample = self.watcher.store.system_at(step)
+        try:
+            if step is None:
+                sample = self.watcher.system_tail[-1] if self.watcher.system_tail else None
+            else:
+                sample = self.watcher.store.system_at(step)
+        except StoreError as e:
+            self.app.call_from_thread(self._failed, e)
+            return
         self.app.call_from_thread(self._show_system, step, sample)
 
     def _show_system(self, step: int | None, sample: dict[str, Any] | None) -> None:
@@ -272,7 +276,11 @@ class DashboardScreen(Screen):
     def _load_step(self, step: int) -> None:
         if self.watcher is None:
             return
-        groups = self.watcher.groups_at(step)
+        try:
+            groups = self.watcher.groups_at(step)
+        except StoreError as e:
+            self.app.call_from_thread(self._failed, e)
+            return
         self.app.call_from_thread(self._loaded_step, step, groups)
 
     def _loaded_step(self, step: int, groups: list[Group]) -> None:
@@ -310,9 +318,13 @@ class DashboardScreen(Screen):
         """The recorded step ``delta`` steps away (an indexed query: no list of steps is kept)."""
         assert self.watcher is not None
         store = self.watcher.store
-        target = store.neighbor_step(current, delta)
-        if target is None:  # past either end: stop at the first or the last step
-            target = store.first_step() if delta < 0 else store.last_group_step()
+        try:
+            target = store.neighbor_step(current, delta)
+            if target is None:  # past either end: stop at the first or the last step
+                target = store.first_step() if delta < 0 else store.last_group_step()
+        except StoreError as e:
+            self.app.call_from_thread(self._failed, e)
+            return
         self.app.call_from_thread(self._go_to, target, delta)
 
     def _go_to(self, target: int | None, delta: int) -> None:
@@ -354,12 +366,17 @@ class DashboardScreen(Screen):
     def _nearest_step(self, wanted: int) -> None:
         assert self.watcher is not None
         store = self.watcher.store
-        if store.count_groups(wanted):
-            target: int | None = wanted
-        else:
-            before, after = store.neighbor_step(wanted, -1), store.neighbor_step(wanted, 1)
-            cands = [s for s in (before, after) if s is not None]
-            target = min(cands, key=lambda s: (abs(s - wanted), s)) if cands else None
+        wanted = max(-(2**62), min(2**62, wanted))  # SQLite's integers are 64-bit
+        try:
+            if store.count_groups(wanted):
+                target: int | None = wanted
+            else:
+                before, after = store.neighbor_step(wanted, -1), store.neighbor_step(wanted, 1)
+                cands = [s for s in (before, after) if s is not None]
+                target = min(cands, key=lambda s: (abs(s - wanted), s)) if cands else None
+        except StoreError as e:
+            self.app.call_from_thread(self._failed, e)
+            return
         self.app.call_from_thread(self._go_to, target, 0)
 
     def action_view(self, view: str) -> None:

@@ -18,10 +18,6 @@ OVERLAY_PLOTS = (
 )
 
 
-def plot_id(key: str) -> str:
-    return "ov-" + "".join(c if c.isalnum() else "-" for c in key)
-
-
 class OverlayCurves(Grid):
     """One small plot per metric, each with a line per run (raw when short, a rolling mean when long)."""
 
@@ -33,9 +29,13 @@ class OverlayCurves(Grid):
         super().__init__(id=id, classes=classes)
         self.keys: list[tuple[str, str]] = list(OVERLAY_PLOTS)
 
+    def plot_id(self, key: str) -> str:
+        """A widget id per metric, by position (reward functions may be named anything)."""
+        return f"ov-{[k for _, k in self.keys].index(key)}"
+
     def compose(self) -> ComposeResult:
         for title, key in self.keys:
-            yield MetricPlot(id=plot_id(key), name=title)
+            yield MetricPlot(id=self.plot_id(key), name=title)
 
     def redraw(self, names: list[str], series: list[Series], colors: list[str], *,
                cursor: int | None = None) -> None:
@@ -43,11 +43,11 @@ class OverlayCurves(Grid):
         new = [(k.split("/")[1], k) for k in funcs if (k.split("/")[1], k) not in self.keys]
         if new:  # a reward function seen for the first time: one more plot
             self.keys += new
-            self.mount_all(MetricPlot(id=plot_id(key), name=title) for title, key in new)
+            self.mount_all(MetricPlot(id=self.plot_id(key), name=title) for title, key in new)
             self.call_after_refresh(self.redraw, names, series, colors, cursor=cursor)
             return
         for title, key in self.keys:
-            plot = self.query_one(f"#{plot_id(key)}", MetricPlot)
+            plot = self.query_one(f"#{self.plot_id(key)}", MetricPlot)
             plt = plot.plt
             plt.clear_data()
             plt.clear_figure()

@@ -208,7 +208,7 @@ def diff_text(heads: list[Headline]) -> str:
     table += [(f"  {label}", cells) for label, cells in figure_rows(heads)]
     notes = [h.note for h in heads]
     if any(notes):
-        table.append(("  note", [_short(n, 48) or "–" for n in notes]))
+        table.append(("  note", [short(n, 48) or "–" for n in notes]))
     label_w = max(len(label) for label, _ in table)
     widths = [max([len(cells[i]) for _, cells in table if len(cells) > i] + [1]) for i in range(len(heads))]
     lines = []
@@ -226,7 +226,7 @@ def config_title(n: int) -> str:
     return f"config: {n} key{'s differ' if n != 1 else ' differs'}"
 
 
-def _short(text: str, n: int) -> str:
+def short(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
 

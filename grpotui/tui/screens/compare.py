@@ -19,13 +19,14 @@ from textual.widgets import DataTable, Footer, Static, Tab, Tabs
 from grpotui.compare import (
     Headline,
     align_groups,
+    common_step,
     config_diff,
     config_title,
     figure_rows,
-    common_step,
     headline,
     placeholder,
     same_prompt,
+    short,
     show_value,
 )
 from grpotui.store.db import ACTIVE_STATUSES, Group, StoreError
@@ -35,7 +36,7 @@ from grpotui.tui.widgets.groups import GroupSpreadPanel
 from grpotui.tui.widgets.overlay import OverlayCurves
 
 VIEWS = ("curves", "differences", "groups")
-HEADLINE_EVERY = 10.0  # seconds: a live run's figures re-read at most this often (they read every step)
+HEADLINE_EVERY = 4.0  # seconds: a live run's figures re-read at most this often (they read every step)
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 34
 
 
@@ -254,7 +255,8 @@ class CompareScreen(Screen):
                          [show_value(by_run[i]) if i in by_run else "?" for i in range(len(self.names))]))
         notes = [h.note for h in self.heads]
         if any(notes):
-            rows.append(("note", Text("note", style="bold"), [Text(n or "–", style="dim") for n in notes]))
+            rows.append(("note", Text("note", style="bold"),  # the whole note is on the runs screen
+                         [Text(short(n, 28) or "–", style="dim") for n in notes]))
         keys = [k for k, _, _ in rows]
         if table.columns and keys == self._table_keys:
             for key, label, cells in rows:

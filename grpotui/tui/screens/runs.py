@@ -13,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from grpotui.report import age
-from grpotui.store.paths import runs_dir
 from grpotui.store.db import ACTIVE_STATUSES, StoreError
+from grpotui.store.paths import runs_dir
 from grpotui.store.runs import RunActive, RunNotFound, delete_run, set_note, set_tags, summarize_all
 from grpotui.tui.data import sparkline
 from grpotui.tui.screens.confirm import ConfirmModal

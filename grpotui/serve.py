@@ -97,6 +97,13 @@ def make_server(*, host: str = "127.0.0.1", port: int = 8000, theme: str | None 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8000, theme: str | None = None, token: bool = True,
           public_url: str | None = None) -> int:
+    import socket
+
+    # say "in use" before printing a URL that leads nowhere (aiohttp binds after its startup hooks)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
     server = make_server(host=host, port=port, theme=theme, public_url=public_url,
                          token=secrets.token_urlsafe(18) if token else None)
     server.serve()

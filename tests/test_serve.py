@@ -156,3 +156,15 @@ def test_a_browser_shows_the_runs_screen(home: Path, server, tmp_path: Path) -> 
     assert "runs in" in text and "served-run" in text and "finished" in text
     # and the page drew it: its screenshot holds far more than an empty page of the same size
     assert len(shot) > 3 * len(blank)
+
+
+def test_a_port_in_use_is_one_line_and_no_url(home: Path) -> None:
+    from conftest import run_cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = run_cli("serve", "--port", str(port), home=home, timeout=60)
+    assert proc.returncode == 2 and "http://" not in proc.stdout
+    assert proc.stderr.strip().count("\n") == 0 and f"127.0.0.1:{port}" in proc.stderr

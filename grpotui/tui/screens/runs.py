@@ -45,7 +45,7 @@ class RunsScreen(Screen):
         Binding("enter", "open_run", "Open", id="runs.open"),
         Binding("space", "mark", "Mark", id="runs.mark"),
         Binding("c", "compare", "Compare", id="runs.compare"),
-        Binding("n", "new_run", "New run", id="runs.new"),
+        Binding("n", "new_run", "New", id="runs.new"),
         Binding("e", "edit_note", "Note", id="runs.note"),
         Binding("t", "edit_tags", "Tags", id="runs.tags"),
         Binding("d", "delete", "Delete", id="runs.delete"),

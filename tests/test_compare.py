@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -435,3 +436,34 @@ def test_parquet_types_come_from_every_row(tmp_path: Path) -> None:
     df = pd.read_parquet(out)
     assert df["reward"].dtype == "float64" and df["reward"].iloc[-1] == pytest.approx(299.9)
     assert df["answer"].iloc[-1] == "42" and df["late"].iloc[-1] == 1.5 and df["step"].dtype == "int64"
+
+
+async def test_a_live_run_takes_notes_and_tags_and_compares_as_it_goes(pair_copy: Path) -> None:
+    """Notes and tags are written while the runner writes the same store; deleting it is refused; the
+    comparison follows it."""
+    from conftest import wait_for
+
+    home = pair_copy
+    run_cli("demo", "--steps", "100000", "--name", "live", home=home, check=True)  # detached: returns at once
+
+    def steps() -> int:
+        return json.loads(run_cli("status", "live", "--json", home=home, check=True).stdout)["step"] or 0
+
+    wait_for(lambda: steps() >= 3, timeout=120, what="the live run's first steps")
+    run_cli("note", "live", "started", "to", "compare", home=home, check=True)
+    run_cli("tag", "live", "long", home=home, check=True)
+    assert run_cli("rm", "--yes", "live", home=home).returncode == 2
+    app = make_app(compare=["lr-low", "live"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _compare_loaded(pilot)
+        screen = app.screen
+        assert screen.statuses == ["finished", "running"]
+        first = len(screen.series[1].get("reward")[0])
+        end = time.time() + 60
+        while len(screen.series[1].get("reward")[0]) <= first + 2 and time.time() < end:
+            await pilot.pause(0.3)
+        assert len(screen.series[1].get("reward")[0]) > first + 2  # new steps reach the curves
+        assert screen.heads[1].note == "started to compare" and screen.heads[1].tags == ["long"]
+    run_cli("kill", "live", home=home, check=True)
+    s = json.loads(run_cli("status", "live", "--json", home=home, check=True).stdout)
+    assert s["status"] == "killed" and s["note"] == "started to compare" and s["step"] >= 3

@@ -166,6 +166,18 @@ async def test_comparison_screen_overlays_curves_and_lines_up_groups(pair: Path)
         assert [g.prompt for g in left] == [g.prompt for g in right]
         with RunStore.open(pair / "runs" / "lr-high" / STORE_FILE) as s:
             assert {g.prompt for g in s.groups_at(STEPS)} == {g.prompt for g in right}
+        # choosing a group in one run scrolls every run to its group of the same prompt
+        second = right[1]
+        left_list = screen.query_one("#cgroups-0", GroupSpreadPanel).query_one("OptionList")
+        left_list.focus()
+        await pilot.press("down", "enter")
+        await pilot.pause(0.3)
+        for i in (0, 1):
+            view = screen.query_one(f"#ccomps-{i}", CompletionsView)
+            assert view._body.scroll_y > 0
+            card = view._cards[view._card_grps.index(screen.columns[i][1].grp)]
+            assert view._body.scroll_y == card.virtual_region.y
+        assert screen.columns[0][1].prompt == second.prompt
         # step back: both runs show the earlier step, and the curves mark it
         await pilot.press("left_square_bracket")
         await _settle(pilot)

@@ -272,6 +272,7 @@ async def test_review_goes_to_any_step_and_shows_the_run_as_it_was_then(home: Pa
         assert {g.step for g in screen.query_one(GroupSpreadPanel).groups} == {15}
         assert screen.query_one(CompletionsView).total == 16
         assert alerts.row_count == 0  # the alert came at step 20: not yet
+        assert not screen.query_one("#banner").display
         assert screen.query_one("#side").border_title == "system · at step 15"
         assert system.sample is None  # the only sample was taken at step 40
         title = screen.query_one("#plot-reward", MetricPlot).render().plain.splitlines()[0]
@@ -280,6 +281,7 @@ async def test_review_goes_to_any_step_and_shows_the_run_as_it_was_then(home: Pa
         await pilot.press("g", *"25", "enter")
         await _settle(pilot, 6)
         assert screen.selected_step == 25 and alerts.row_count == 1
+        assert screen.query_one("#banner").display and "kl_blowup" in str(screen.query_one("#banner").render())
         await pilot.press("g", *"999", "enter")
         await _settle(pilot, 6)
         assert screen.selected_step == 40 and system.sample["gpus"][0]["util"] == 87

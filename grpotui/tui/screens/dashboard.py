@@ -167,7 +167,6 @@ class DashboardScreen(Screen):
             self.alerts.extend(up.alerts)
             self._curves_dirty = True
             self._show_alerts()
-            self._show_banner(up.alerts[-1], len(self.alerts))
             if not self._first_poll:
                 self.app.bell()
                 a = up.alerts[-1]
@@ -227,9 +226,14 @@ class DashboardScreen(Screen):
         banner.add_class("-shown")
 
     def _show_alerts(self) -> None:
+        """The alerts up to the step on show, and the newest of them in the banner."""
         upto = self.selected_step
         shown = [a for a in self.alerts if upto is None or (a.get("step") or 0) <= upto]
         self.query_one(AlertsPanel).show(shown)
+        if shown:
+            self._show_banner(shown[-1], len(shown))
+        elif self.alerts:  # reviewing a step before the first alert: it had not happened yet
+            self.query_one("#banner", Static).remove_class("-shown")
 
     def _redraw_curves(self) -> None:
         if self.compact and self.view != "curves":

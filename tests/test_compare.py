@@ -228,6 +228,11 @@ async def test_compact_comparison_moves_views_into_tabs(pair: Path) -> None:
         screen = app.screen
         assert screen.has_class("-compact") and screen.query_one("#ccurves").display
         assert not screen.query_one("#cbottom").display
+        curves = screen.query_one("#ccurves")
+        assert app.focused is curves and curves.max_scroll_y > 0  # plots below: the keys scroll to them
+        await pilot.press("pagedown")
+        await pilot.pause(0.1)
+        assert curves.scroll_y > 0
         await pilot.press("2")
         await pilot.pause(0.1)
         assert screen.query_one("#cdiff").display and not screen.query_one("#ctop").display

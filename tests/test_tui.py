@@ -121,8 +121,14 @@ async def test_compact_layout_moves_panels_into_tabs(home: Path) -> None:
         await _settle(pilot)
         screen = app.screen
         assert screen.has_class("-compact") and screen.view == "curves"
+        curves = screen.query_one("#curves")
+        assert app.focused is curves and curves.max_scroll_y > 0  # taller than the screen: keys scroll it
+        await pilot.press("pagedown")
+        await pilot.pause(0.1)
+        assert curves.scroll_y > 0
         await pilot.press("3")
         assert screen.view == "completions"
+        assert app.focused.parent is screen.query_one(CompletionsView)  # the keys scroll the completions
         assert screen.query_one("#completions-box").display and not screen.query_one("#top").display
         await pilot.press("2")
         assert screen.query_one("#groups").display and not screen.query_one("#completions-box").display

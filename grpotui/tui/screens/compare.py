@@ -124,6 +124,10 @@ class CompareScreen(Screen):
 
     def watch_compact(self, compact: bool) -> None:
         self.set_class(compact, "-compact")
+        curves = self.query_one(OverlayCurves)
+        curves.can_focus = compact  # taller than the screen there: keys scroll it
+        if compact and self.view == "curves":
+            curves.call_after_refresh(curves.focus)
         self._dirty = True
         self.refresh_bindings()
 
@@ -134,6 +138,9 @@ class CompareScreen(Screen):
         if tabs.active != f"ctab-{view}":
             tabs.active = f"ctab-{view}"
         self._dirty = True
+        if self.compact:  # the keys go to what is on show
+            self.query_one({"curves": "#ccurves", "differences": "#cdiff",
+                            "groups": "#cgroups-0 OptionList"}[view]).focus()
         if self.is_mounted and self.heads:
             self.call_after_refresh(self._redraw_curves)
 

@@ -107,6 +107,10 @@ class DashboardScreen(Screen):
 
     def watch_compact(self, compact: bool) -> None:
         self.set_class(compact, "-compact")
+        curves = self.query_one(CurvesPanel)
+        curves.can_focus = compact  # its plots are taller than the screen there: keys scroll them
+        if compact and self.view == "curves":
+            curves.call_after_refresh(curves.focus)
         self._curves_dirty = True
         self.refresh_bindings()
 
@@ -117,6 +121,10 @@ class DashboardScreen(Screen):
         if tabs.active != f"tab-{view}":
             tabs.active = f"tab-{view}"
         self._curves_dirty = True
+        if self.compact:  # the keys go to what is on show
+            target = {"curves": "#curves", "groups": "#groups OptionList", "completions": "#completions VerticalScroll",
+                      "system": "#alerts"}[view]
+            self.query_one(target).focus()
 
     @on(Tabs.TabActivated, "#views")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Grid
 from textual_plotext import PlotextPlot
@@ -73,8 +74,18 @@ class MetricPlot(PlotextPlot):
             return Text(f"cannot draw: {e}", style="dim")
 
 
+# Keys that scroll a grid of plots taller than the screen (compact layouts, where it takes focus).
+SCROLL_BINDINGS = [
+    Binding("up", "scroll_up", show=False), Binding("down", "scroll_down", show=False),
+    Binding("pageup", "page_up", show=False), Binding("pagedown", "page_down", show=False),
+    Binding("home", "scroll_home", show=False), Binding("end", "scroll_end", show=False),
+]
+
+
 class CurvesPanel(Grid):
     """A grid of small plots, redrawn from a :class:`Series` when new steps arrive."""
+
+    BINDINGS = SCROLL_BINDINGS
 
     DEFAULT_CSS = """
     CurvesPanel { grid-size: 4; grid-gutter: 0 1; height: 1fr; }

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 
 from grpotui.tui.data import Series, downsample, smooth, smoothing_window
-from grpotui.tui.widgets.curves import MetricPlot, _fmt, finite, int_ticks, rgb
+from grpotui.tui.widgets.curves import SCROLL_BINDINGS, MetricPlot, _fmt, finite, int_ticks, rgb
 
 # (title, metric key); each reward function's mean is added after these.
 OVERLAY_PLOTS = (
@@ -20,6 +20,8 @@ OVERLAY_PLOTS = (
 
 class OverlayCurves(Grid):
     """One small plot per metric, each with a line per run (raw when short, a rolling mean when long)."""
+
+    BINDINGS = SCROLL_BINDINGS
 
     DEFAULT_CSS = """
     OverlayCurves { grid-size: 3; grid-gutter: 0 1; height: 1fr; }

@@ -226,14 +226,23 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- comparing
-def _headlines(names: list[str]) -> list[Any]:
-    from grpotui.compare import headline
-    from grpotui.store.runs import open_run
+def _check_names(names: list[str]) -> None:
+    """Two or more runs, each named once, each there (a clear error before anything opens)."""
+    from grpotui.store.runs import find_run
 
     if len(names) < 2:
         raise UsageError("give two or more runs to compare")
     if len(set(names)) < len(names):
         raise UsageError("the same run is named twice")
+    for n in names:
+        find_run(n)
+
+
+def _headlines(names: list[str]) -> list[Any]:
+    from grpotui.compare import headline
+    from grpotui.store.runs import open_run
+
+    _check_names(names)
     heads = []
     for n in names:
         with open_run(n) as store:
@@ -259,14 +268,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from grpotui.store.runs import find_run
-
-    if len(args.names) < 2:
-        raise UsageError("compare: give two or more runs")
-    if len(set(args.names)) < len(args.names):
-        raise UsageError("compare: the same run is named twice")
-    for n in args.names:
-        find_run(n)  # a clear error before the screen opens
+    _check_names(args.names)
     if not _interactive():
         return cmd_diff(argparse.Namespace(names=args.names, json=False))
     return _open_tui(args, compare=list(args.names))

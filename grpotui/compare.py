@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from grpotui.report import duration
+from grpotui.report import duration, short
 from grpotui.store.db import Group, RunStore
 from grpotui.store.runs import effective_status, run_note, run_tags
 
@@ -224,11 +224,6 @@ def config_title(n: int) -> str:
     if not n:
         return "config: the same"
     return f"config: {n} key{'s differ' if n != 1 else ' differs'}"
-
-
-def short(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _key(prompt: str) -> str:

@@ -57,14 +57,15 @@ def ls_table(runs: list[dict[str, Any]]) -> str:
                 str(len(r.get("alerts") or [])),
                 age(r.get("created_at")),
                 ",".join(r.get("tags") or []),
-                _short(r.get("note") or "", 50),
+                short(r.get("note") or "", 50),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def _short(text: str, n: int) -> str:
+def short(text: str, n: int) -> str:
+    """``text`` on one line, cut to ``n`` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
 

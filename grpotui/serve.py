@@ -74,11 +74,11 @@ def make_server(*, host: str = "127.0.0.1", port: int = 8000, theme: str | None 
             if not self.token:
                 return await handler(request)
             given = request.query.get("token") or request.cookies.get(cookie) or ""
-            if not hmac.compare_digest(given.encode(), (self.token or "").encode()):
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
                 raise web.HTTPForbidden(text="grpotui: open the URL that `grpotui serve` printed (with its token)")
             response = await handler(request)
             if request.path == "/" and not response.prepared:
-                response.set_cookie(cookie, self.token or "", httponly=True, samesite="Strict",
+                response.set_cookie(cookie, self.token, httponly=True, samesite="Strict",
                                     secure=self.public_url.startswith("https"))
             return response
 

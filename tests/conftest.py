@@ -84,3 +84,24 @@ def status_of(home: Path, name: str) -> dict:
     import json
 
     return json.loads(run_cli("status", name, "--json", home=home, check=True).stdout)
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let an app's polls run: worker threads, then the messages they post back."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
+async def compare_loaded(pilot) -> None:
+    """Until the comparison screen has read its runs and drawn them."""
+    from grpotui.tui.screens.compare import CompareScreen
+
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        screen = pilot.app.screen
+        if isinstance(screen, CompareScreen) and screen.shown_step is not None and screen.heads \
+                and not screen._dirty:
+            break
+    await pilot.pause(0.2)

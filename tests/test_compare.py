@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
+from conftest import compare_loaded as _compare_loaded
 from conftest import run_cli
+from conftest import settle as _settle
 from grpotui.compare import align_groups, config_diff, flatten
 from grpotui.store import Group, RunStore
 from grpotui.store.paths import STORE_FILE
@@ -54,23 +56,6 @@ def pair_copy(pair_home: Path, home: Path) -> Path:
     """The two runs copied into this test's own home (for tests that change or delete them)."""
     shutil.copytree(pair_home / "runs", home / "runs")
     return home
-
-
-async def _settle(pilot, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
-
-
-async def _compare_loaded(pilot) -> None:
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
-        screen = pilot.app.screen
-        if isinstance(screen, CompareScreen) and screen.shown_step is not None and screen.heads \
-                and not screen._dirty:
-            break
-    await pilot.pause(0.2)
 
 
 # ----------------------------------------------------------------------------- diff

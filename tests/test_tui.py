@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
+from conftest import settle as _settle
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE
 from grpotui.tui.app import make_app
@@ -21,11 +22,6 @@ from grpotui.tui.widgets.header import RunHeader
 from recorded import write_recorded_run
 
 
-async def _settle(pilot, rounds: int = 3) -> None:
-    """Let polls run: worker threads, then the messages they post back."""
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
 
 
 async def _until(pilot, pred, timeout: float = 60.0, what: str = "condition") -> None:

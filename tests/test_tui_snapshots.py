@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import compare_loaded as _compare_loaded
 from grpotui.tui.app import make_app
 from recorded import write_recorded_run
 
@@ -38,20 +39,6 @@ def test_dashboard_completions_tab_snapshot(home: Path, snap_compare) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(make_app(run_name="gsm8k-qwen"), terminal_size=(80, 24), run_before=completions)
-
-
-async def _compare_loaded(pilot) -> None:
-    """Until the comparison has read both runs and drawn them."""
-    from grpotui.tui.screens.compare import CompareScreen
-
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
-        screen = pilot.app.screen
-        if isinstance(screen, CompareScreen) and screen.shown_step is not None and screen.heads \
-                and not screen._dirty:
-            break
-    await pilot.pause(0.2)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)])

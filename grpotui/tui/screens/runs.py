@@ -223,31 +223,25 @@ class RunsScreen(Screen):
 
     # ------------------------------------------------------------------ notes, tags, deleting
     def action_edit_note(self) -> None:
-        name = self.current
-        if not name:
-            return
-
-        def save(text: str | None) -> None:
-            if text is not None:
-                self._write(name, "note", text)
-
-        self.app.push_screen(PromptModal(f"Note for {name}: why it was started, what was learned",
-                                         self._run(name).get("note") or "", placeholder="(no note)"), save)
+        if name := self.current:
+            self._edit(name, "note", PromptModal(f"Note for {name}: why it was started, what was learned",
+                                                 self._run(name).get("note") or "", placeholder="(no note)"))
 
     def action_edit_tags(self) -> None:
-        name = self.current
-        if not name:
-            return
+        if name := self.current:
+            self._edit(name, "tags", PromptModal(
+                f"Tags of {name}, separated by spaces", " ".join(self._run(name).get("tags") or []),
+                placeholder="lr-sweep baseline ...",
+                hint="filter by a tag with / and #tag · enter: save · escape: cancel"))
+
+    def _edit(self, name: str, what: str, prompt: PromptModal) -> None:
+        """Ask, then write what was typed (off the event loop); escape writes nothing."""
 
         def save(text: str | None) -> None:
             if text is not None:
-                self._write(name, "tags", text)
+                self._write(name, what, text)
 
-        self.app.push_screen(PromptModal(f"Tags of {name}, separated by spaces",
-                                         " ".join(self._run(name).get("tags") or []),
-                                         placeholder="lr-sweep baseline ...",
-                                         hint="filter by a tag with / and #tag · enter: save · escape: cancel"),
-                             save)
+        self.app.push_screen(prompt, save)
 
     @work(thread=True, group="runs-write")
     def _write(self, name: str, what: str, text: str) -> None:

@@ -88,3 +88,31 @@ async def test_dashboard_shows_vram_from_nvml(home: Path) -> None:
         console.print(panel._table(panel.sample))
         text = console.export_text()
     assert "GPU0" in text and "VRAM" in text and "19.0/24 GiB" in text and "run 18.0" in text
+
+
+def test_the_runner_imports_unsloth_before_transformers_trl_and_peft(cli, home: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in ``unsloth`` on the path writes down which of transformers, trl and peft were already
+    imported when it was; the seam GRPOTUI_TEST_ASSUME_CUDA_AVAILABLE stands in for "a CUDA GPU is
+    available", which the unsloth backend needs and this machine does not have."""
+    import json
+
+    from grpotui.runner.train import ASSUME_CUDA_ENV
+
+    site = tmp_path / "standin"
+    (site / "unsloth").mkdir(parents=True)
+    seen = tmp_path / "seen.json"
+    (site / "unsloth" / "__init__.py").write_text(
+        "import json, sys\n"
+        f"json.dump(sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'trl', 'peft')),"
+        f" open({str(seen)!r}, 'w'))\n"
+        "class FastLanguageModel:\n"
+        "    @staticmethod\n"
+        "    def from_pretrained(**kw):\n"
+        "        raise RuntimeError('the stand-in unsloth loads no model')\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv(ASSUME_CUDA_ENV, "1")
+    proc = cli("demo", "--headless", "--steps", "5", "--name", "uns", "--set", "model.backend='unsloth'")
+    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+    assert json.loads(seen.read_text()) == []

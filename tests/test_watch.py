@@ -109,3 +109,53 @@ def test_import_grpotui_stays_light() -> None:
     code = "import sys, grpotui; print('textual' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# --- Unsloth's trainer. Unsloth patches nothing without a GPU (and no machine of this project has one),
+# so tests/scripts/unsloth_like.py stands in for it: it rebuilds TRL's GRPOTrainer from its module source
+# under another name and rebinds TRL's names to it, as unsloth/models/rl.py does. The trainer the script
+# then builds is not a subclass of TRL's GRPOTrainer.
+
+def test_watch_records_a_trainer_rebuilt_like_unsloths(home: Path, cli, assets, tmp_path: Path) -> None:
+    env = {**os.environ, "GRPOTUI_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "grpotui", "watch", "--headless", "--name", "u", "--",
+         sys.executable, str(SCRIPT), *assets, "12", "--unsloth-like"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    st = status_of(home, "u")
+    assert st["status"] == "finished" and st["step"] == 12 and st["backend"] == "unsloth"
+    assert "no GRPO trainer" not in st["reason"]
+    rows = [json.loads(x) for x in cli("export", "u", "--what", "groups", check=True).stdout.splitlines()]
+    assert len(rows) == 12 * 16 and {r["step"] for r in rows} == set(range(1, 13))
+    assert all(set(r["rewards"]) == {"sum_is_right"} for r in rows)
+    assert all(r["verdict"] in ("right", "wrong", "unparseable") for r in rows)
+    metrics = [json.loads(x) for x in cli("export", "u", "--what", "metrics", check=True).stdout.splitlines()]
+    assert len(metrics) == 12
+
+
+def test_callback_records_a_trainer_rebuilt_like_unsloths(home: Path, cli, assets, tmp_path: Path) -> None:
+    env = {**os.environ, "GRPOTUI_HOME": str(home)}
+    proc = subprocess.run([sys.executable, str(SCRIPT), *assets, "10", "--unsloth-like", "--callback",
+                           "cb-u"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    st = status_of(home, "cb-u")
+    assert st["status"] == "finished" and st["step"] == 10
+    rows = [json.loads(x) for x in cli("export", "cb-u", "--what", "groups", check=True).stdout.splitlines()]
+    assert len(rows) == 10 * 16 and all(set(r["rewards"]) == {"sum_is_right"} for r in rows)
+
+
+def test_a_python_command_without_a_trainer_says_so(home: Path, cli) -> None:
+    proc = cli("watch", "--headless", "--name", "notrain", "--", sys.executable, "-c", "print('just python')")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    st = status_of(home, "notrain")
+    assert st["status"] == "finished" and st["exit_code"] == 0
+    assert "no GRPO trainer was recorded" in st["reason"]
+
+
+def test_the_callback_imports_neither_transformers_nor_trl() -> None:
+    code = ("import sys\nfrom grpotui import GRPOTUICallback\nGRPOTUICallback(name='x')\n"
+            "print(sorted(m for m in ('transformers', 'trl', 'peft') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -4,8 +4,9 @@
     trainer = GRPOTrainer(..., callbacks=[GRPOTUICallback()])
 
 Callbacks are not handed the trainer, so the callback finds it: ``bind(trainer)`` when the caller has
-it (``grpotui watch`` binds it as the trainer is built), else on ``on_train_begin`` from the call
-stack (the frame of ``trainer.train()`` holds it as ``self``). It then records like the runner does:
+it, the trainer it was added to by ``grpotui watch`` (``for_trainer``), else on ``on_train_begin`` from
+the call stack (the frame of ``trainer.train()`` holds it as ``self``). Importing this module imports
+neither transformers nor trl (see :mod:`grpotui.runner.events`). It then records like the runner does:
 metrics under TRL's names, every completion with its group, alerts from the health rules, and it
 honours pause / stop / kill at step boundaries.
 """
@@ -21,28 +22,32 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from transformers import TrainerCallback
 
+from grpotui.runner.events import LightCallback
 from grpotui.store.db import ACTIVE_STATUSES, EXIT_FAILED, EXIT_FINISHED, RunStore
 from grpotui.store.paths import STORE_FILE, check_run_name, make_private_dir, runs_dir
 
 
-def find_trainer(max_depth: int = 40) -> Any:
-    """The ``GRPOTrainer`` whose ``train()`` is on the call stack, or None."""
-    from trl import GRPOTrainer
+def is_grpo_trainer(obj: Any) -> bool:
+    """A GRPO trainer by what the recorder needs of it, not by class: TRL's ``GRPOTrainer``, a subclass,
+    or a class rebuilt from TRL's source like Unsloth's ``UnslothGRPOTrainer`` (not a subclass of TRL's)."""
+    return callable(getattr(type(obj), "_generate_and_score_completions", None)) and hasattr(obj, "add_callback")
 
+
+def find_trainer(max_depth: int = 40) -> Any:
+    """The GRPO trainer whose ``train()`` is on the call stack, or None."""
     frame = inspect.currentframe()
     depth = 0
     while frame is not None and depth < max_depth:
         obj = frame.f_locals.get("self")
-        if isinstance(obj, GRPOTrainer):
+        if obj is not None and is_grpo_trainer(obj):
             return obj
         frame = frame.f_back
         depth += 1
     return None
 
 
-class GRPOTUICallback(TrainerCallback):
+class GRPOTUICallback(LightCallback):
     """Record this training into ``$GRPOTUI_HOME/runs/<name>`` and obey grpotui's controls."""
 
     def __init__(self, name: str | None = None, *, run_dir: str | os.PathLike | None = None,
@@ -59,6 +64,13 @@ class GRPOTUICallback(TrainerCallback):
         self.controller: Any = None
         self.recorder: Any = None
         self._owns_run = run_dir is None
+        self._pending: Any = None  # the trainer this was added to, bound when its train() begins
+
+    def for_trainer(self, trainer: Any) -> GRPOTUICallback:
+        """Bind to ``trainer`` when its training begins (the watch hook adds the callback while the
+        trainer's constructor is still running: by ``train()`` it has returned)."""
+        self._pending = trainer
+        return self
 
     # ------------------------------------------------------------------ binding
     def bind(self, trainer: Any) -> GRPOTUICallback:
@@ -66,6 +78,7 @@ class GRPOTUICallback(TrainerCallback):
         if self.trainer is trainer:
             return self
         self.trainer = trainer
+        trainer._grpotui_callback = self
         if trainer.accelerator.is_main_process:
             self._open_store()
         from grpotui.health import HealthMonitor
@@ -121,7 +134,7 @@ class GRPOTUICallback(TrainerCallback):
     # ------------------------------------------------------------------ events
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.trainer is None:
-            trainer = find_trainer()
+            trainer = self._pending if self._pending is not None else find_trainer()
             if trainer is None:
                 print("grpotui: GRPOTUICallback found no GRPOTrainer; nothing is recorded", file=sys.stderr)
                 return

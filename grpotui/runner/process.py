@@ -125,13 +125,15 @@ def run(run_dir: Path) -> int:
 
 
 def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Controller) -> int:
-    from grpotui.report import progress_line
-    from grpotui.runner.recorder import Recorder
-    from grpotui.runner.train import build_trainer, last_checkpoint, pick_backend
+    # The backend first, with nothing heavy imported: unsloth must come before transformers, trl and peft.
+    from grpotui.runner.train import build_trainer, import_backend, last_checkpoint, pick_backend
 
     backend = pick_backend(cfg["model"]["backend"])
+    import_backend(backend)
     store.update_run(backend=backend, model=cfg["model"]["name_or_path"])
     print(f"grpotui: backend {backend}, model {cfg['model']['name_or_path']}", flush=True)
+    from grpotui.report import progress_line
+    from grpotui.runner.recorder import Recorder
 
     def progress(step: int, max_steps: int | None, metrics: dict[str, Any]) -> None:
         print(progress_line(step, max_steps, metrics), flush=True)
@@ -173,13 +175,16 @@ def _follow_main(run_dir: Path, cfg: dict[str, Any]) -> int:
     Pause and stop reach it at step boundaries through the main process (see the recorder); kill
     reaches it through accelerate's launcher, which ends every rank when one ends.
     """
+    from grpotui.runner.train import build_trainer, import_backend, pick_backend
+
+    backend = pick_backend(cfg["model"]["backend"])
+    import_backend(backend)
     from grpotui.runner.recorder import Recorder
-    from grpotui.runner.train import build_trainer, pick_backend
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main rank decides; it tells the others
     recorder = Recorder(None, None, answer_field="answer")
-    trainer = build_trainer(cfg, run_dir, [recorder], backend=pick_backend(cfg["model"]["backend"]))
+    trainer = build_trainer(cfg, run_dir, [recorder], backend=backend)
     recorder.attach(trainer)
     trainer.train(resume_from_checkpoint=os.environ.get("GRPOTUI_RESUME_FROM") or None)
     if trainer.state.max_steps and trainer.state.global_step >= trainer.state.max_steps:

@@ -1,6 +1,6 @@
 """Recording a ``GRPOTrainer`` into the run store: metrics per step, every completion with its group.
 
-A ``TrainerCallback`` records TRL's logged metrics and acts on control at step boundaries. Callbacks are
+A trainer callback (duck-typed: see :mod:`grpotui.runner.events`) records TRL's logged metrics and acts on control at step boundaries. Callbacks are
 not handed the trainer, so :meth:`Recorder.attach` wraps the trainer instance's
 ``_generate_and_score_completions``: after each generation the last ``generation batch`` rows of
 ``trainer._logs`` are that generation's prompts, completions, per-function rewards and advantages, in
@@ -17,11 +17,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from transformers import TrainerCallback
-
 from grpotui.health import Alert, HealthMonitor
 from grpotui.rewards import completion_text, judge
 from grpotui.runner.control import Controller
+from grpotui.runner.events import LightCallback
 from grpotui.store.db import RunStore
 
 ANSWER_FIELDS = ("answer", "solution", "ground_truth", "gold", "target", "expected")
@@ -43,7 +42,7 @@ def prompt_text(prompt: Any) -> str:
     return str(prompt)
 
 
-class Recorder(TrainerCallback):
+class Recorder(LightCallback):
     """Writes a GRPO run into a :class:`RunStore` and honours pause / stop at step boundaries."""
 
     def __init__(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,14 @@ class BackendError(RuntimeError):
     """Bad input found by the runner: a backend that cannot run here, settings TRL refuses (exit code 2)."""
 
 
+# A seam for tests of the unsloth path on machines without a GPU (none of this project's have one):
+# with it set, "a CUDA GPU is available" is taken as true. Nothing else reads it.
+ASSUME_CUDA_ENV = "GRPOTUI_TEST_ASSUME_CUDA_AVAILABLE"
+
+
 def cuda_available() -> bool:
+    if os.environ.get(ASSUME_CUDA_ENV) == "1":
+        return True
     import torch
 
     return bool(torch.cuda.is_available())
@@ -38,6 +46,13 @@ def pick_backend(requested: str) -> str:
             raise BackendError("model.backend = 'unsloth' needs a CUDA GPU, and none is visible")
         return "unsloth"
     return "unsloth" if has_unsloth and cuda_available() else "transformers"
+
+
+def import_backend(backend: str) -> None:
+    """Unsloth patches transformers, trl and peft as it is imported: it must come before any of them.
+    The runner calls this right after :func:`pick_backend`, which imports nothing but torch."""
+    if backend == "unsloth":
+        import unsloth  # noqa: F401
 
 
 def check_trl() -> None:
@@ -144,8 +159,7 @@ def load_model(cfg: dict[str, Any], backend: str, seed: int) -> tuple[Any, Any, 
     m = cfg["model"]
     lora = m["lora"]
     if backend == "unsloth":
-        import unsloth  # noqa: F401  (must come before transformers/trl to patch them)
-        from unsloth import FastLanguageModel
+        from unsloth import FastLanguageModel  # imported first by import_backend
 
         model, tokenizer = FastLanguageModel.from_pretrained(
             model_name=m["name_or_path"],

@@ -1,7 +1,7 @@
 """The supervisor of a watched command: ``python -m grpotui.runner.watch RUN_DIR``.
 
 It runs the user's command unchanged (no shell), its output going to the run's log, with grpotui's
-``sitecustomize`` first on its ``PYTHONPATH`` so every ``GRPOTrainer`` it builds is recorded by the
+``sitecustomize`` first on its ``PYTHONPATH`` so every GRPO trainer it builds is recorded by the
 command itself. The supervisor samples the system for the whole process tree, beats, and records how
 the command ended. Control commands go to the recorder inside the command once one is attached (pause
 and stop at step boundaries); before that, or for a command that never trains, the supervisor acts on
@@ -110,18 +110,20 @@ def supervise(run_dir: Path) -> int:
         time.sleep(0.25)
     code = child.returncode
     info = store.run_info()
+    # a recorder inside the command registers itself when it binds to a GRPO trainer
+    none = "" if store.get_meta("recorder_pid") else "; no GRPO trainer was recorded"
     if info["status"] in ACTIVE_STATUSES:  # the recorder inside did not end it already
         if killing or code == -signal.SIGKILL:
-            store.set_status("killed", "killed by user", exit_code=EXIT_KILLED)
+            store.set_status("killed", f"killed by user{none}", exit_code=EXIT_KILLED)
         elif stopping:
-            store.set_status("stopped", f"stopped by user (exit code {code})", exit_code=EXIT_STOPPED)
+            store.set_status("stopped", f"stopped by user (exit code {code}){none}", exit_code=EXIT_STOPPED)
         elif code == 0:
-            store.set_status("finished", "the command exited 0", exit_code=EXIT_FINISHED)
+            store.set_status("finished", f"the command exited 0{none}", exit_code=EXIT_FINISHED)
         else:
             why = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
             tail = _tail(run_dir / LOG_FILE)
-            store.set_status("failed", f"the command ended with {why}: {tail}" if tail else f"ended with {why}",
-                             exit_code=EXIT_FAILED)
+            store.set_status("failed", f"the command ended with {why}{none}: {tail}" if tail
+                             else f"ended with {why}{none}", exit_code=EXIT_FAILED)
     final = store.run_info()["exit_code"]
     store.close()
     return int(final) if final is not None else EXIT_FAILED

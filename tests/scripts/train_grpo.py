@@ -1,10 +1,18 @@
 """A user's own GRPO script, written from TRL's examples. It does not import grpotui.
 
-    python train_grpo.py MODEL_DIR DATA.jsonl STEPS [--explode-at N] [--callback]
+    python train_grpo.py MODEL_DIR DATA.jsonl STEPS [--explode-at N] [--callback NAME] [--unsloth-like]
+
+``--unsloth-like`` first does to TRL what Unsloth does (``unsloth_like.py``: it stands in for Unsloth,
+which patches nothing without a GPU), as a script that starts with ``from unsloth import ...`` would.
 """
 
 import sys
 import tempfile
+
+if "--unsloth-like" in sys.argv:
+    import unsloth_like
+
+    unsloth_like.patch()
 
 from datasets import load_dataset
 from trl import GRPOConfig, GRPOTrainer
@@ -36,5 +44,6 @@ if "--callback" in sys.argv:  # the one line a user adds to record without `grpo
     callbacks.append(GRPOTUICallback(name=sys.argv[sys.argv.index("--callback") + 1]))
 trainer = GRPOTrainer(model=model_dir, reward_funcs=sum_is_right, args=args, train_dataset=dataset,
                       callbacks=callbacks)
+assert type(trainer).__name__ == ("UnslothGRPOTrainer" if "--unsloth-like" in sys.argv else "GRPOTrainer")
 trainer.train()
 print("training done by the user's script")

@@ -1,8 +1,14 @@
-"""Put on a watched command's PYTHONPATH by ``grpotui watch``: every GRPOTrainer it builds is recorded.
+"""Put on a watched command's PYTHONPATH by ``grpotui watch``: every GRPO trainer it builds is recorded.
 
-It installs a post-import hook for ``trl.trainer.grpo_trainer`` that wraps ``GRPOTrainer.__init__``
-(Unsloth's trainer subclasses it, so that is covered too), then runs the user's own ``sitecustomize``,
-if there is one further down ``sys.path``. The script itself is not changed and imports nothing.
+It installs a post-import hook for ``transformers.trainer`` that wraps ``Trainer.__init__``: every
+trainer is built through it, whatever its class. TRL's ``GRPOTrainer``, a subclass of it, and Unsloth's
+``UnslothGRPOTrainer`` all count: Unsloth rebuilds TRL's class from its module source under another name
+(``unsloth/models/rl.py``, ``patch_trl_rl_trainers``) and rebinds ``trl.GRPOTrainer`` to it, so it is
+not a subclass of TRL's, but it is still a ``transformers.Trainer``. A trainer counts as a GRPO one by
+what the recorder needs of it (``_generate_and_score_completions``); its recording callback is added
+as the inner ``Trainer.__init__`` returns and binds to the trainer when ``train()`` begins, after the
+outermost constructor has finished. Then the user's own ``sitecustomize`` runs, if there is one
+further down ``sys.path``. The script itself is not changed, and nothing heavy is imported here.
 """
 
 from __future__ import annotations
@@ -13,33 +19,37 @@ import importlib.util
 import os
 import sys
 
-_TARGET = "trl.trainer.grpo_trainer"
+_TARGET = "transformers.trainer"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _patch(module) -> None:
-    cls = getattr(module, "GRPOTrainer", None)
+    cls = getattr(module, "Trainer", None)
     if cls is None or getattr(cls.__init__, "_grpotui", False):
         return
     original = cls.__init__
 
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        if getattr(self, "_grpotui_callback", None) is not None:
-            return
         try:
-            from grpotui.runner.callback import GRPOTUICallback
-
-            cb = GRPOTUICallback(run_dir=os.environ["GRPOTUI_RUN_DIR"],
-                                 answer_field=os.environ.get("GRPOTUI_ANSWER_FIELD") or None)
-            self.add_callback(cb)
-            cb.bind(self)
-            self._grpotui_callback = cb
+            _add_recorder(self)
         except Exception as e:  # recording must never break the user's training
-            print(f"grpotui: cannot record this GRPOTrainer: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            print(f"grpotui: cannot record this trainer: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
 
     __init__._grpotui = True
+    __init__.__wrapped__ = original
     cls.__init__ = __init__
+
+
+def _add_recorder(trainer) -> None:
+    from grpotui.runner.callback import GRPOTUICallback, is_grpo_trainer
+
+    if not is_grpo_trainer(trainer) or getattr(trainer, "_grpotui_watch", False):
+        return
+    trainer._grpotui_watch = True
+    cb = GRPOTUICallback(run_dir=os.environ["GRPOTUI_RUN_DIR"],
+                         answer_field=os.environ.get("GRPOTUI_ANSWER_FIELD") or None)
+    trainer.add_callback(cb.for_trainer(trainer))
 
 
 class _Loader(importlib.abc.Loader):

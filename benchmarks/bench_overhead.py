@@ -1,6 +1,12 @@
 """Training overhead of recording: the same tiny GRPO run without and with each logger.
 
     python benchmarks/bench_overhead.py [--steps 150] [--rounds 5] [--loggers grpotui,tensorboard,wandb,trackio]
+    python benchmarks/bench_overhead.py --texts long [--steps 30] [--rounds 5]
+
+``--texts long``: realistic math completions instead of the demo's two characters (see
+``realistic.py``): LaTeX solutions of 300-2,000 characters built from GSM8K, mostly wrong, returned by
+the tiny model's ``generate`` (TRL's forward, backward, rewards and advantages stay real), scored by a
+user's own cheap reward, so grpotui's verdicts are all left to its judge process.
 
 The worst case for a recorder: the embedded demo model, whose steps take milliseconds on a CPU, so
 any per-step cost shows. In one process, each round trains a fresh trainer once per variant, in
@@ -25,6 +31,7 @@ from pathlib import Path
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # realistic.py
 
 
 def main() -> None:
@@ -32,6 +39,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--loggers", default="grpotui,tensorboard,wandb,trackio")
+    ap.add_argument("--texts", choices=("demo", "long"), default="demo")
     a = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="grpotui-bench-"))
@@ -45,7 +53,21 @@ def main() -> None:
     from grpotui.rewards import correctness
     from grpotui.runner.demo import DEMO_TRAINING, demo_assets
 
-    model_dir, data_file = demo_assets(work / "cache")
+    if a.texts == "long":
+        import json
+
+        import realistic
+        from transformers import AutoModelForCausalLM
+
+        model_dir = realistic.build_model(work / "cache" / "long-model")
+        tokenizer = realistic.byte_tokenizer()
+        data_file = work / "long.jsonl"
+        data_file.write_text("".join(json.dumps(r) + "\n" for r in realistic.dataset_rows()))
+        texts = realistic.completions(400)
+        reward = realistic.cheap_reward
+    else:
+        model_dir, data_file = demo_assets(work / "cache")
+        reward = correctness
     dataset = load_dataset("json", data_files=str(data_file), split="train")
     wanted = [x for x in a.loggers.split(",") if x]
     available = {"grpotui": True, "tensorboard": importlib.util.find_spec("tensorboard") is not None,
@@ -62,9 +84,16 @@ def main() -> None:
         elif variant != "none":
             training["report_to"] = variant
             training["run_name"] = f"bench-{variant}-{i}"
+        extra: dict = {}
+        model: object = str(model_dir)
+        if a.texts == "long":
+            training["max_completion_length"] = 2048
+            model = realistic.scripted(AutoModelForCausalLM.from_pretrained(model_dir), tokenizer, texts, 2048,
+                                       seed=i)
+            extra["processing_class"] = tokenizer
         args = GRPOConfig(output_dir=str(work / "out" / f"{variant}-{i}"), **training)
-        trainer = GRPOTrainer(model=str(model_dir), reward_funcs=correctness, args=args, train_dataset=dataset,
-                              callbacks=callbacks)
+        trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=dataset,
+                              callbacks=callbacks, **extra)
         t0 = time.perf_counter()
         trainer.train()
         dt = time.perf_counter() - t0
@@ -89,8 +118,9 @@ def main() -> None:
     import trl
 
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, trl {trl.__version__}")
-    print(f"command: python benchmarks/bench_overhead.py --steps {a.steps} --rounds {a.rounds}")
-    print(f"run: tiny demo model, {a.steps} steps x 16 completions, {a.rounds} rounds, alternating order")
+    print(f"command: python benchmarks/bench_overhead.py --texts {a.texts} --steps {a.steps} --rounds {a.rounds}")
+    what = "realistic LaTeX completions of 300-2,000 characters" if a.texts == "long" else "2-character completions"
+    print(f"run: tiny model, {a.steps} steps x 16 {what}, {a.rounds} rounds, alternating order")
     print()
     print("| logger | median time | overhead (median of per-round ratios) | records |")
     print("| --- | --- | --- | --- |")

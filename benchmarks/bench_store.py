@@ -21,6 +21,19 @@ from pathlib import Path
 from grpotui.store import RunStore
 
 
+# Every key GRPOTrainer logs a step (trl 1.16), so that reading metrics costs what it costs on a real run.
+TRL_LOGS = {
+    "loss": 0.1, "grad_norm": 0.8, "learning_rate": 1e-6, "num_tokens": 1.2e6, "completions/mean_length": 250.0,
+    "completions/min_length": 40.0, "completions/max_length": 512.0, "completions/clipped_ratio": 0.05,
+    "completions/mean_terminated_length": 240.0, "completions/min_terminated_length": 40.0,
+    "completions/max_terminated_length": 500.0, "rewards/correctness/mean": 0.5, "rewards/correctness/std": 0.5,
+    "rewards/format/mean": 0.9, "rewards/format/std": 0.3, "reward": 0.5, "reward_std": 0.4,
+    "frac_reward_zero_std": 0.2, "kl": 0.01, "entropy": 1.0, "clip_ratio/low_mean": 0.0,
+    "clip_ratio/high_mean": 0.0, "clip_ratio/region_mean": 0.0, "clip_ratio/low_min": 0.0,
+    "clip_ratio/high_max": 0.0, "step_time": 2.5, "epoch": 0.1,
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20000)
@@ -34,6 +47,7 @@ def main() -> None:
     texts = [" ".join(rng.choice(words) for _ in range(a.text // 5))[: a.text] + f" The answer is {i}."
              for i in range(200)]
     d = Path(a.dir or tempfile.mkdtemp(prefix="grpotui-store-"))
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)  # private, like any run folder
     path = d / "run.sqlite"
     store = RunStore.create(path, name=d.name, kind="run", config={}, max_steps=a.steps)
     reader = RunStore.open(path)
@@ -60,9 +74,8 @@ def main() -> None:
             groups.append({"prompt": f"Question {step}/{g}: " + texts[g][:400], "expected": "18",
                            "completions": comps})
         store.record_groups(step, groups)
-        store.record_metrics(step, {"reward": rng.random(), "kl": rng.random(), "loss": 0.1, "entropy": 1.0,
-                                    "reward_std": 0.4, "frac_reward_zero_std": 0.2,
-                                    "completions/mean_length": 250.0, "rewards/correctness/mean": 0.5})
+        store.record_metrics(step, {**TRL_LOGS, "reward": rng.random(), "kl": rng.random(), "entropy": rng.random(),
+                                    "step_time": rng.uniform(2, 3), "epoch": step / a.steps})
         written_since += per_step
         if step in marks:
             dt = time.perf_counter() - t_since

@@ -50,6 +50,7 @@ _S = dict[str, tuple[tuple[str, ...], Any, Any, str]]
 RUN_SPEC: _S = {
     "name": (("str",), None, None, "run name (default: config file name + time)"),
     "note": (("str",), "", None, "why this run was started"),
+    "judge_timeout": (("float", "int"), 1.0, (0.01, 600), "seconds one verdict's check may take (then unparseable)"),
 }
 MODEL_SPEC: _S = {
     "name_or_path": (("str",), None, None, "hub id or local directory of the model"),
@@ -92,6 +93,7 @@ LAUNCH_SPEC: _S = {
     "config_file": (("str",), None, None, "an accelerate config (DDP, DeepSpeed, FSDP)"),
     "main_process_port": (("int",), None, (1, 65535), "the rendezvous port"),
     "extra_args": (("list",), [], None, "more `accelerate launch` arguments, passed as they are"),
+    "cpu_threads": (("int",), None, (1, 4096), "CPU threads per run (default: a fair share of the cores)"),
 }
 TOP_SPEC: _S = {
     "rewards": (("list",), ["correctness"], None, "reward functions"),

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from grpotui.store.db import RunStore
+from grpotui.store.db import PENDING, RunStore
 
 WHATS = ("metrics", "groups", "system", "alerts", "events")
 FORMATS = ("jsonl", "csv", "parquet")
@@ -25,12 +25,34 @@ def _clean(v: Any) -> Any:
     return v
 
 
+def _judge_timeout(store: RunStore) -> float:
+    return float(((store.run_info().get("config") or {}).get("run") or {}).get("judge_timeout") or 1.0)
+
+
+def _judged(rows: Iterable[dict[str, Any]], limit: float) -> Iterator[dict[str, Any]]:
+    """Every row with its verdict: those still pending in the store (judged off the training thread,
+    maybe not yet) are judged here, the same way and with the same time limit as the judge process."""
+    ready = False
+    for row in rows:
+        if row["verdict"] == PENDING:
+            from grpotui.runner.judge import judge_limited
+
+            if not ready:
+                from grpotui.rewards import use_own_time_limit
+
+                use_own_time_limit()
+                ready = True
+            row["answer"], row["verdict"], row["verdict_reason"] = judge_limited(
+                row["completion"], row["expected"] or "", limit)
+        yield row
+
+
 def rows(store: RunStore, what: str) -> Iterator[dict[str, Any]]:
     if what == "metrics":
         for step, data in store.metrics():
             yield {"step": step, **data}
     elif what == "groups":
-        yield from store.iter_completions()
+        yield from _judged(store.iter_completions(), _judge_timeout(store))
     elif what == "system":
         for _id, t, step, sample in store.system():
             yield {"t": t, "step": step, **sample}

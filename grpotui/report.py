@@ -79,6 +79,12 @@ def status_text(s: dict[str, Any]) -> str:
         f"  started   {_when(s.get('started_at'))}   ended {_when(s.get('ended_at'))}"
         f"   exit code {s.get('exit_code') if s.get('exit_code') is not None else '-'}",
     ]
+    if s.get("verdicts_pending"):
+        lines.append(f"  verdicts  {s['verdicts_pending']} completions still to judge (judged off the training "
+                     "thread, at idle priority)")
+    threads = s.get("cpu_threads") or {}
+    if threads.get("description"):
+        lines.append(f"  cpu       {threads['description']}")
     if s.get("tags"):
         lines.append(f"  tags      {' '.join(s['tags'])}")
     if s.get("note"):

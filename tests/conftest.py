@@ -105,3 +105,9 @@ async def compare_loaded(pilot) -> None:
                 and not screen._dirty:
             break
     await pilot.pause(0.2)
+    from textual.widgets import Tabs
+
+    for _ in range(60):  # compact: the keys go to the view on show once it is laid out (slow on a busy machine)
+        if not isinstance(pilot.app.focused, Tabs):
+            break
+        await pilot.pause(0.05)

@@ -92,3 +92,39 @@ def write_recorded_run(home: Path, name: str = "gsm8k-qwen", steps: int = 40, *,
     con.commit()
     con.close()
     return d
+
+
+SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE run (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, kind TEXT NOT NULL,
+    config TEXT NOT NULL, backend TEXT, model TEXT, host TEXT, pid INTEGER, pid_create_time REAL, uid INTEGER,
+    max_steps INTEGER, status TEXT NOT NULL, status_reason TEXT, exit_code INTEGER, created_at REAL NOT NULL,
+    started_at REAL, ended_at REAL, heartbeat_at REAL, summary TEXT);
+CREATE TABLE events (id INTEGER PRIMARY KEY, t REAL NOT NULL, status TEXT NOT NULL, reason TEXT, step INTEGER);
+CREATE TABLE metrics (step INTEGER PRIMARY KEY, t REAL NOT NULL, data TEXT NOT NULL);
+CREATE TABLE groups (step INTEGER NOT NULL, grp INTEGER NOT NULL, prompt TEXT NOT NULL, expected TEXT,
+    UNIQUE (step, grp));
+CREATE TABLE completions (step INTEGER NOT NULL, grp INTEGER NOT NULL, idx INTEGER NOT NULL,
+    completion TEXT NOT NULL, answer TEXT, verdict TEXT, reward REAL, rewards TEXT, advantage REAL,
+    length INTEGER, UNIQUE (step, grp, idx));
+CREATE TABLE system (id INTEGER PRIMARY KEY, t REAL NOT NULL, step INTEGER, data TEXT NOT NULL);
+CREATE TABLE alerts (id INTEGER PRIMARY KEY, t REAL NOT NULL, step INTEGER, rule TEXT NOT NULL,
+    severity TEXT NOT NULL, message TEXT NOT NULL, action TEXT, vals TEXT);
+CREATE TABLE commands (id INTEGER PRIMARY KEY, t REAL NOT NULL, command TEXT NOT NULL, uid INTEGER,
+    taken_at REAL, taken_step INTEGER, result TEXT);
+"""
+
+
+def make_schema1_store(path: Path) -> Path:
+    """A store as grpotui wrote it at schema 1 (the first version), with one finished step."""
+    c = sqlite3.connect(path)
+    c.executescript(SCHEMA_1)
+    c.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    c.execute("INSERT INTO run (id, name, kind, config, status, created_at) VALUES (1, 'old', 'run', '{}', "
+              "'finished', ?)", (T0,))
+    c.execute("INSERT INTO metrics VALUES (1, ?, '{\"reward\": 1.0}')", (T0,))
+    c.execute("INSERT INTO groups VALUES (1, 0, 'What is 6 x 7?', '42')")
+    c.execute("INSERT INTO completions VALUES (1, 0, 0, '42', '42', 'right', 1.0, '{}', 0.0, 2)")
+    c.commit()
+    c.close()
+    return path

@@ -48,10 +48,14 @@ def test_fault_injection_kill9_at_random_points(home: Path, cli) -> None:
         path = home / "runs" / name / STORE_FILE
         wait_for(lambda: path.exists() and RunStore.open(path).last_step() >= 1, what="training")  # noqa: B023
         time.sleep(rng.uniform(0.0, 2.5))
-        os.kill(status_of(home, name)["pid"], signal.SIGKILL)
+        pid = status_of(home, name)["pid"]
+        with RunStore.open(path) as store:  # what is committed just before the kill, wherever it lands
+            metrics_before, groups_before = len(store.metrics()), len(store.group_steps())
+        os.kill(pid, signal.SIGKILL)
         wait_for(lambda: status_of(home, name)["status"] == "lost", timeout=20, what="lost")  # noqa: B023
         with RunStore.open(path) as store:
-            assert _check_complete(store) >= 1
+            assert _check_complete(store) >= metrics_before  # nothing committed is lost, all of it whole
+            assert len(store.group_steps()) >= groups_before >= 1
             assert store.run_info()["status"] == "running"  # recorded as it was; read as `lost`
         assert "lost" in cli("ls", check=True).stdout
 

@@ -151,11 +151,14 @@ def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: fl
     worst = min((x for x in (low, worst_reward) if x is not None), default=None)
     has_top = best is not None and worst is not None and best - worst > 1e-9
     size = 0
+    top_count = rewarded = 0
     for g in gs:
         comps = g["completions"]
         size = max(size, len(comps))
         rs = [c.get("reward") for c in comps if isinstance(c.get("reward"), (int, float))
               and math.isfinite(c["reward"])]
+        rewarded += len(rs)
+        top_count += sum(r >= best - 1e-9 for r in rs) if has_top else 0
         at_top = has_top and bool(rs) and min(rs) >= best - 1e-9
         if rs and max(rs) - min(rs) < 1e-9:
             zero += 1
@@ -171,8 +174,17 @@ def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: fl
                 known += 1
                 right += v == "right"
     n = len(gs)
-    return GroupStats(step, n, size, zero / n, zero_low / n, collapsed / n, distinct_sum / n,
-                      right / known if known else None, top, low)
+    # The share right, from verdicts where every completion has one; while verdicts are pending (they
+    # are judged off the training thread), the share of completions at the run's best reward, which
+    # is the same for a 0/1 correctness reward and close to it otherwise.
+    total = sum(len(g["completions"]) for g in gs)
+    if known and known == total:
+        accuracy = right / known
+    elif has_top and rewarded:
+        accuracy = top_count / rewarded
+    else:
+        accuracy = right / known if known else None
+    return GroupStats(step, n, size, zero / n, zero_low / n, collapsed / n, distinct_sum / n, accuracy, top, low)
 
 
 def _mean(xs: Iterable[float]) -> float:

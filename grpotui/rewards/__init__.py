@@ -18,6 +18,8 @@ from grpotui.rewards.answers import (
     extract_answer,
     gold_answer,
     judge,
+    known_judgement,
+    use_own_time_limit,
 )
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "format",
     "gold_answer",
     "judge",
+    "known_judgement",
+    "use_own_time_limit",
 ]
 
 #: Dataset columns that may hold the gold answer, in the order they are looked for.

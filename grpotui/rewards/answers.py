@@ -23,6 +23,8 @@ __all__ = [
     "extract_answer",
     "gold_answer",
     "judge",
+    "known_judgement",
+    "use_own_time_limit",
 ]
 
 How = Literal["boxed", "hashes", "answer_is", "answer_tag", "last_number", "none"]
@@ -408,7 +410,14 @@ def _signal_timeout() -> int | None:
     return _MV_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
 
 
-_MV_TIMEOUT_S = 5
+def use_own_time_limit() -> None:
+    """Turn math_verify's own timeouts off: the caller limits each check itself (the judge process's
+    timer), and math_verify's ``signal.alarm`` would replace that timer."""
+    global _MV_TIMEOUT_S
+    _MV_TIMEOUT_S = None
+
+
+_MV_TIMEOUT_S: int | None = 5
 _MAX_MV_CHARS = 1000  # longer "answers" are compared as strings only
 _MAX_DIGITS = 1e5  # numbers with more digits than this are not evaluated (10^{10^{10}} would never finish)
 
@@ -468,6 +477,7 @@ def _too_big(expr: Any) -> bool:
         return True
 
 
+@functools.lru_cache(maxsize=65536)
 def _equivalent(answer: str, expected: str) -> bool:
     """Whether ``answer`` equals ``expected``: exact numbers first, then math_verify, then strings."""
     a, e = _as_number(answer), _as_number(expected)
@@ -518,9 +528,26 @@ def _judge_text(text: str, expected: str) -> Judgement:
 def judge(completion: Any, gold: Any) -> Judgement:
     """Judge a completion (string or conversation) against a gold answer (bare, GSM8K or MATH style).
 
-    Cached on ``(completion text, normalised gold)``; safe to call from any thread.
+    Cached on ``(completion text, normalised gold)``, and the equivalence check on ``(extracted answer,
+    gold)``, so the pairs repeated inside a group are checked once; safe to call from any thread.
     """
-    return _judge_text(completion_text(completion), gold_answer(gold))
+    text, expected = completion_text(completion), gold_answer(gold)
+    j = _judge_text(text, expected)
+    if len(_SEEN) >= _SEEN_MAX:
+        _SEEN.clear()
+    _SEEN[(text, expected)] = j
+    return j
+
+
+# What judge() has decided in this process (for instance inside the ``correctness`` reward), for
+# known_judgement(): the recorder reuses it instead of judging again, without computing anything.
+_SEEN: dict[tuple[str, str], Judgement] = {}
+_SEEN_MAX = 8192
+
+
+def known_judgement(text: str, expected: str) -> Judgement | None:
+    """The verdict already reached in this process on ``(completion text, normalised gold)``, or None."""
+    return _SEEN.get((text, expected))
 
 
 judge.cache_clear = _judge_text.cache_clear  # type: ignore[attr-defined]

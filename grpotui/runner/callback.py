@@ -94,10 +94,12 @@ class GRPOTUICallback(LightCallback):
             self.controller = Controller(self.store, sampler=sampler)
             self.controller.start()
         self.recorder = Recorder(self.store, self.controller, answer_field=self.answer_field,
-                                 health=HealthMonitor(self.health_config), progress=_progress)
+                                 health=HealthMonitor(self.health_config), progress=_progress,
+                                 judge_timeout=float(os.environ.get("GRPOTUI_JUDGE_TIMEOUT") or 1.0))
         self.recorder.attach(trainer)
         if self.controller is not None:
             self.controller.on_tick = self.recorder.check_stall
+            self.controller.before_exit = lambda: self.recorder.flush(timeout=2.0)
         atexit.register(self._at_exit)
         return self
 
@@ -155,6 +157,8 @@ class GRPOTUICallback(LightCallback):
             return
         step = int(state.global_step)
         ctl = self.controller
+        if self.recorder is not None:
+            self.recorder.flush()
         done = state.max_steps and step >= state.max_steps
         if ctl.stop_requested.is_set() and not done:
             self.store.set_status("stopped", f"{ctl.stop_reason} at step {step}", step=step,
@@ -167,6 +171,11 @@ class GRPOTUICallback(LightCallback):
 
     def _at_exit(self) -> None:
         """A script that dies in training leaves no active run behind."""
+        if self.recorder is not None:
+            try:
+                self.recorder.close(timeout=10)
+            except Exception:
+                pass
         if self.store is None or not self._owns_run:
             return
         try:

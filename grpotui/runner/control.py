@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from grpotui.store.db import EXIT_KILLED, RunStore
 
@@ -42,6 +43,8 @@ class Controller:
         self._pending_kill: str | None = None
         self._blocked = False  # the training thread waits in wait_while_paused
         self.on_tick: Callable[[], None] | None = None  # e.g. the stall check
+        self.threads: Any = None  # a threads.Rebalancer: counted here, applied at step boundaries
+        self.before_exit: Callable[[], None] | None = None  # e.g. write what the recorder handed over
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="grpotui-control", daemon=True)
         self.error: BaseException | None = None
@@ -66,6 +69,8 @@ class Controller:
                 self.poll_commands()
                 if self.on_tick is not None:
                     self.on_tick()
+                if self.threads is not None:
+                    self.threads.tick()
                 now = time.monotonic()
                 if self.sampler is not None and now >= next_sample:
                     next_sample = now + self.sample_interval
@@ -125,7 +130,12 @@ class Controller:
         self._pending_kill = reason
 
     def kill(self, reason: str) -> None:
-        """End the process now; what was committed stays."""
+        """End the process now; what was committed stays (and what was handed over, within 2 s)."""
+        try:
+            if self.before_exit is not None:
+                self.before_exit()
+        except BaseException:  # noqa: BLE001 - a kill ends the process whatever happens
+            pass
         try:
             self.store.set_status("killed", reason, step=self.step, exit_code=EXIT_KILLED)
         finally:

@@ -84,7 +84,9 @@ def runner_command(run_dir: Path, module: str, launch: dict[str, Any] | None) ->
 
 def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: dict[str, str] | None = None) -> int:
     """Start ``python -m grpotui.runner RUN_DIR`` in its own session; returns its pid."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    from grpotui.runner.threads import USER_CHOSE_ENV, user_chose
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", USER_CHOSE_ENV: "1" if user_chose() else "0", **(extra_env or {})}
     from grpotui.runner.session import survive_logout_prefix
 
     prefix, warning = survive_logout_prefix()

@@ -20,6 +20,7 @@ from typing import Any
 
 import psutil
 
+from grpotui.runner import threads
 from grpotui.runner.control import Controller
 from grpotui.runner.system import SystemSampler
 from grpotui.store.db import EXIT_FAILED, EXIT_FINISHED, EXIT_USAGE, RunStore
@@ -69,10 +70,15 @@ def _disk_full(e: BaseException, where: Path) -> bool:
 def run(run_dir: Path) -> int:
     cfg: dict[str, Any] = json.loads((run_dir / CONFIG_FILE).read_text())
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    # before anything starts torch: this process's share of the cores (see runner/threads.py)
+    share = threads.plan(cfg.get("launch"), processes=int(os.environ.get("LOCAL_WORLD_SIZE", world)))
+    threads.export(share, os.environ)
     if rank != 0:
         return _follow_main(run_dir, cfg)
     reserve = _reserve(run_dir)
     store = RunStore.open(run_dir / STORE_FILE, readonly=False)
+    threads.record(store, share)
+    print(f"grpotui: cpu threads {share.describe()}", flush=True)
     me = psutil.Process()
     if world == 1:
         store.set_process(pid=me.pid, create_time=me.create_time(), host=socket.gethostname())
@@ -80,6 +86,7 @@ def run(run_dir: Path) -> int:
     else:  # under accelerate launch: the launcher, recorded at spawn, stays the run's process
         root = me.parent().pid if me.parent() else me.pid
     controller = Controller(store, sampler=SystemSampler(root).sample)
+    controller.threads = threads.Rebalancer(share, store)
     controller.start()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -141,15 +148,26 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
     from grpotui.health import HealthMonitor
 
     health = HealthMonitor(cfg.get("health"))
-    recorder = Recorder(store, controller, answer_field="answer", progress=progress, health=health)
+    recorder = Recorder(store, controller, answer_field="answer", progress=progress, health=health,
+                        judge_timeout=float(cfg.get("run", {}).get("judge_timeout") or 1.0))
     controller.on_tick = recorder.check_stall
+    controller.before_exit = lambda: recorder.flush(timeout=2.0)
     trainer = build_trainer(cfg, run_dir, [recorder], backend=backend)
     recorder.attach(trainer)
     t0 = time.time()
     resume_from = os.environ.get("GRPOTUI_RESUME_FROM") or None
     if resume_from:
         print(f"grpotui: resuming from {resume_from}", flush=True)
-    trainer.train(resume_from_checkpoint=resume_from)
+    # whatever ended training, what it handed over is written before the run's end is
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    except BaseException:
+        try:
+            recorder.close()
+        except Exception:  # noqa: BLE001 - the training's own error is the one to report
+            pass
+        raise
+    recorder.close()
     step = int(trainer.state.global_step)
     done = trainer.state.max_steps and step >= trainer.state.max_steps
     if controller.stop_requested.is_set() and not done:

@@ -1,5 +1,11 @@
 """Recording a ``GRPOTrainer`` into the run store: metrics per step, every completion with its group.
 
+The training thread only hands rows over: a generation's rows are assembled from what TRL already
+computed (texts, rewards, advantages) and queued for the store's writer thread (JSON and SQLite happen
+there, see :mod:`grpotui.runner.writer`). A verdict is taken as it is where this process has already
+judged that completion (grpotui's own ``correctness`` reward did), else it is recorded ``pending`` and the
+judge process fills it in (:mod:`grpotui.runner.judge`): extraction and math-verify never run here.
+
 A trainer callback (duck-typed: see :mod:`grpotui.runner.events`) records TRL's logged metrics and acts on control at step boundaries. Callbacks are
 not handed the trainer, so :meth:`Recorder.attach` wraps the trainer instance's
 ``_generate_and_score_completions``: after each generation the last ``generation batch`` rows of
@@ -10,6 +16,7 @@ generation order, so a row's group is ``index // num_generations`` (grouped by p
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import sys
 import time
@@ -18,10 +25,12 @@ from collections.abc import Callable
 from typing import Any
 
 from grpotui.health import Alert, HealthMonitor
-from grpotui.rewards import completion_text, judge
+from grpotui.rewards import completion_text, gold_answer, known_judgement
+from grpotui.runner import judge as judge_process
 from grpotui.runner.control import Controller
 from grpotui.runner.events import LightCallback
-from grpotui.store.db import RunStore
+from grpotui.runner.writer import StoreWriter
+from grpotui.store.db import PENDING, RunStore
 
 ANSWER_FIELDS = ("answer", "solution", "ground_truth", "gold", "target", "expected")
 
@@ -53,8 +62,13 @@ class Recorder(LightCallback):
         answer_field: str | None = None,
         progress: Callable[[int, int | None, dict[str, Any]], None] | None = None,
         health: HealthMonitor | None = None,
+        judge_timeout: float = judge_process.DEFAULT_TIMEOUT,
     ) -> None:
         self.store = store
+        self.writer = StoreWriter() if store is not None else None
+        self.judge_timeout = judge_timeout
+        self._judge: Any = None
+        self._judge_started_at = -1e9
         self.health = health
         self._last_step_at: float | None = None
         self._step_seconds: deque[float] = deque(maxlen=50)
@@ -125,6 +139,7 @@ class Recorder(LightCallback):
         g = int(tr.num_generations)
         step = int(tr.state.global_step) + 1
         rows = []
+        golds: dict[int, str] = {}
         for i in range(n):
             text = completion_text(completions[i])
             rewards = {name: _num(per_func[name][i]) if i < len(per_func.get(name, ())) else None for name in names}
@@ -132,15 +147,17 @@ class Recorder(LightCallback):
             vals = [(rewards[nm], w) for nm, w in zip(names, weights)
                     if rewards.get(nm) is not None and math.isfinite(rewards[nm])]
             total = sum(v * w for v, w in vals) if vals else None
-            expected = answers[i]
-            if expected is not None:
-                j = judge(text, expected)
-                answer, verdict, expected_s = j.answer, j.verdict, j.expected
-            else:
-                answer, verdict, expected_s = None, None, None
+            raw = answers[i]
+            answer = verdict = expected = None
+            if raw is not None:
+                expected = golds.get(id(raw))
+                if expected is None:
+                    expected = golds[id(raw)] = gold_answer(raw)  # cached: repeated golds cost a lookup
+                known = known_judgement(text, expected)  # e.g. the correctness reward judged it already
+                answer, verdict = (known.answer, known.verdict) if known is not None else (None, PENDING)
             rows.append(
                 dict(
-                    prompt=prompt_text(prompts[i]), expected=expected_s, completion=text, answer=answer,
+                    prompt=prompts[i], expected=expected, completion=text, answer=answer,
                     verdict=verdict, reward=total, rewards=rewards,
                     advantage=_num(advantages[i]) if i < len(advantages) else None, length=lengths[i],
                 )
@@ -152,10 +169,43 @@ class Recorder(LightCallback):
                 {"prompt": chunk[0]["prompt"], "expected": chunk[0]["expected"], "completions": chunk}
             )
         first = self._groups_in_step.get(step, 0)
-        self.store.record_groups(step, groups, first_group=first)
+        self.writer.submit(self._write_generation, step, groups, first)
         self._groups_in_step = {step: first + len(groups)}
         if self.health is not None:
             self.health.observe_groups(step, groups)
+
+    def _write_generation(self, step: int, groups: list[dict[str, Any]], first: int) -> None:
+        """On the writer thread: the prompts as text, the rows into the store, and a judge for what is
+        pending."""
+        for grp in groups:
+            grp["prompt"] = prompt_text(grp["prompt"])
+        self.store.record_groups(step, groups, first_group=first)
+        if any(c["verdict"] == PENDING for grp in groups for c in grp["completions"]):
+            self._ensure_judge()
+
+    def _ensure_judge(self) -> None:
+        """A background judge for this run while there is something to judge (restarted at most every
+        30 s if it ended; another judge holding the run's lock makes it end at once)."""
+        if self._judge is not None and self._judge.poll() is None:
+            return
+        now = time.monotonic()
+        if now - self._judge_started_at < 30:
+            return
+        self._judge_started_at = now
+        try:
+            self._judge = judge_process.start(self.store.path.parent, limit=self.judge_timeout,
+                                              while_alive=os.getpid())
+        except OSError as e:
+            self._warn(f"cannot start the judge process ({e}); verdicts stay pending")
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every row handed over is in the store."""
+        if self.writer is not None:
+            self.writer.flush(timeout)
+
+    def close(self, timeout: float | None = 30) -> None:
+        if self.writer is not None:
+            self.writer.close(timeout)
 
     def _warn(self, msg: str) -> None:
         if not self._warned:
@@ -193,6 +243,8 @@ class Recorder(LightCallback):
         step = int(state.global_step)
         if ctl is not None:
             ctl.step = step
+            if ctl.threads is not None:
+                ctl.threads.apply()
         stop = ctl is not None and ctl.stop_requested.is_set()
         pause = ctl is not None and ctl.pause_requested.is_set()
         if self.world > 1:  # every rank acts on the main one's decision, at the same step
@@ -208,6 +260,7 @@ class Recorder(LightCallback):
                 self._pause_here(step, control)
 
     def _pause_here(self, step: int, control: Any) -> None:
+        self.flush()  # what came before the pause is in the store while it holds
         ctl = self.controller
         while True:
             state = ctl.pause_slice(step, 5.0 if self.world > 1 else 0.2) if ctl is not None else "go"
@@ -222,8 +275,8 @@ class Recorder(LightCallback):
     # ------------------------------------------------------------ health
     def _act(self, alert: Alert, control: Any) -> None:
         """Record an alert and do what its rule's action says."""
-        self.store.record_alert(step=alert.step, rule=alert.rule, severity=alert.severity, message=alert.message,
-                                action=alert.action, values=alert.values)
+        self.writer.submit(self.store.record_alert, step=alert.step, rule=alert.rule, severity=alert.severity,
+                           message=alert.message, action=alert.action, values=alert.values)
         print(f"grpotui: ALERT step {alert.step} {alert.rule} ({alert.action}): {alert.message}", flush=True)
         ctl = self.controller
         if ctl is None or alert.action == "warn":
@@ -266,10 +319,10 @@ class Recorder(LightCallback):
         step = int(state.global_step)
         if self.is_main and logs:
             if "train_runtime" in logs:
-                self.store.update_run(summary={k: _num(v) for k, v in logs.items()})
+                self.writer.submit(self.store.update_run, summary={k: _num(v) for k, v in logs.items()})
             else:
                 metrics = {k: v for k, v in logs.items() if isinstance(v, (int, float)) or v is None}
-                self.store.record_metrics(step, metrics)
+                self.writer.submit(self.store.record_metrics, step, metrics)
                 if self.progress:
                     self.progress(step, state.max_steps, metrics)
                 if self.health is not None:

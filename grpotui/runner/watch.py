@@ -21,6 +21,7 @@ from typing import Any
 
 import psutil
 
+from grpotui.runner import threads
 from grpotui.runner.system import SystemSampler
 from grpotui.store.db import (
     ACTIVE_STATUSES,
@@ -47,8 +48,10 @@ def _tail(path: Path, n: int = 3) -> str:
     return " | ".join(x.strip() for x in lines[-n:])[:400]
 
 
-def child_env(run_dir: Path, answer_field: str | None) -> dict[str, str]:
+def child_env(run_dir: Path, answer_field: str | None, share: threads.ThreadPlan | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if share is not None:
+        threads.export(share, env)  # only a hint: the user's own setting wins, the script may set its own
     env["PYTHONPATH"] = os.pathsep.join([str(HOOK_DIR), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
     env["GRPOTUI_RUN_DIR"] = str(run_dir)
     env["PYTHONUNBUFFERED"] = "1"
@@ -63,15 +66,25 @@ def supervise(run_dir: Path) -> int:
     me = psutil.Process()
     store.set_process(pid=me.pid, create_time=me.create_time(), host=socket.gethostname())
     command = cfg["command"]
+    share = threads.plan(None)
+    threads.record(store, share)
     with open(run_dir / LOG_FILE, "ab") as log:
+        hint = "" if share.source == "environment" else f"; OMP_NUM_THREADS={share.threads} given to the command"
+        log.write(f"grpotui: cpu threads {share.describe()}{hint}\n".encode())
+        log.flush()
         try:
             child = subprocess.Popen(command, cwd=cfg.get("cwd") or None, stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT, env=child_env(run_dir, cfg.get("answer_field")),
+                                     stderr=subprocess.STDOUT,
+                                     env=child_env(run_dir, cfg.get("answer_field"), share),
                                      start_new_session=True)
         except OSError as e:
             store.set_status("failed", f"cannot start {command[0]!r}: {e.strerror or e}", exit_code=EXIT_USAGE)
             return EXIT_USAGE
     store.set_status("running", f"started {' '.join(command)[:200]} (pid {child.pid})")
+    try:  # the supervisor only samples and waits: below the training in priority
+        os.nice(10)
+    except OSError:
+        pass
     sampler = SystemSampler(child.pid)
     stopping = killing = False
 

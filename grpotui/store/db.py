@@ -3,6 +3,21 @@
 The runner owns the schema and writes; any number of readers (the dashboard, ``ls``, ``export``)
 read at the same time. WAL mode keeps readers and the writer out of each other's way, and
 readers keep their transactions short so the WAL can be checkpointed. Standard library only.
+
+How the schema changes (every change follows this):
+
+1. Bump ``SCHEMA_VERSION`` and add a step to ``_MIGRATIONS`` that takes a store of the version before
+   to this one (``ALTER TABLE ... ADD COLUMN``, ``CREATE TABLE / INDEX IF NOT EXISTS``; never a
+   rewrite of existing rows). ``_SCHEMA`` is always the newest schema, for new stores.
+2. The writing side (``RunStore.open(readonly=False)``) applies the missing steps when it opens an
+   older store, in one transaction. Readers open stores read-only and never migrate.
+3. Readers keep reading every older version: a table or column that is not there means "not
+   recorded", never an error (see ``_has_column`` and the reads that use it).
+4. A store newer than this code is refused with a message that says to upgrade.
+
+Versions: 1, the first; 2, verdicts judged off the training thread (``verdict = 'pending'`` until the
+judge process fills it, ``verdict_reason`` for why a check gave up) and ``curve_buckets``, the
+downsampled curves that let any run open at once (a store without them is read step by step).
 """
 
 from __future__ import annotations
@@ -19,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+PENDING = "pending"  # the verdict of a completion not yet judged (its expected answer is known)
 
 ACTIVE_STATUSES = ("starting", "running", "paused", "pausing", "stopping")
 ENDED_STATUSES = ("finished", "stopped", "failed", "killed", "lost")
@@ -82,7 +98,15 @@ CREATE TABLE IF NOT EXISTS completions (
     rewards TEXT,
     advantage REAL,
     length INTEGER,
+    verdict_reason TEXT,
     UNIQUE (step, grp, idx)
+);
+CREATE INDEX IF NOT EXISTS completions_pending ON completions (step, grp, idx) WHERE verdict = 'pending';
+CREATE TABLE IF NOT EXISTS curve_buckets (
+    size INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (size, bucket)
 );
 CREATE TABLE IF NOT EXISTS system (
     id INTEGER PRIMARY KEY,
@@ -112,6 +136,23 @@ CREATE TABLE IF NOT EXISTS commands (
 """
 
 
+# Step n takes a store of version n - 1 to version n (see the module's docstring).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE completions ADD COLUMN verdict_reason TEXT",
+        "CREATE INDEX IF NOT EXISTS completions_pending ON completions (step, grp, idx) WHERE verdict = 'pending'",
+        "CREATE TABLE IF NOT EXISTS curve_buckets (size INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+        " data TEXT NOT NULL, PRIMARY KEY (size, bucket))",
+    ),
+}
+
+# The curves' summary: every numeric metric's extremes (and their steps), sum and count over buckets of
+# these many steps, written as each bucket completes. A reader of a long run reads the buckets of one
+# size (at most ~1,000 rows) and the raw steps after the last complete one, never every step.
+BUCKET_SIZES = (16, 256, 4096)
+SUMMARY_MAX_BUCKETS = 1000
+
+
 class StoreError(Exception):
     """The store cannot be opened or read: the message says which file and why."""
 
@@ -128,6 +169,7 @@ class Completion:
     rewards: dict[str, float | None]
     advantage: float | None
     length: int | None
+    verdict_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +196,28 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), default=str)
 
 
+def _fold(acc: dict[str, list[float]], step: int, metrics: dict[str, Any]) -> None:
+    """Fold one step into a bucket: per key ``[step of min, min, step of max, max, sum, count]``; a
+    non-finite value is kept as both extremes (a NaN must stay visible on the curve)."""
+    for key, v in metrics.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        v = float(v)
+        a = acc.get(key)
+        if not math.isfinite(v):
+            acc[key] = [step, v, step, v, a[4] if a else 0.0, a[5] if a else 0]
+            continue
+        if a is None:
+            acc[key] = [step, v, step, v, v, 1]
+            continue
+        if math.isfinite(a[1]) and v < a[1]:
+            a[0], a[1] = step, v
+        if math.isfinite(a[3]) and v > a[3]:
+            a[2], a[3] = step, v
+        a[4] += v
+        a[5] += 1
+
+
 def _float(x: Any) -> float | None:
     if x is None:
         return None
@@ -175,6 +239,8 @@ class RunStore:
         self.readonly = readonly
         self._conn = conn
         self._lock = threading.RLock()
+        self._columns: dict[str, set[str]] = {}
+        self._buckets: dict[int, tuple[int, dict[str, list[float]]]] | None = None  # size -> open bucket
         self._last_metrics_step = -1 if readonly else self._max_metrics_step()
 
     # ---------------------------------------------------------------- opening
@@ -220,7 +286,30 @@ class RunStore:
             raise StoreError(f"{path}: no run store there")
         store = cls._connect(path, readonly=readonly)
         store._check_schema()
+        if not readonly and store.schema_version < SCHEMA_VERSION:
+            store._migrate()
         return store
+
+    def _migrate(self) -> None:
+        """Bring an older store up to ``SCHEMA_VERSION`` (the writing side only), in one transaction."""
+        try:
+            with self._tx() as c:
+                for version in range(self.schema_version + 1, SCHEMA_VERSION + 1):
+                    for sql in _MIGRATIONS[version]:
+                        c.execute(sql)
+                c.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: cannot upgrade the store from schema {self.schema_version} "
+                             f"to {SCHEMA_VERSION} ({e})") from e
+        self.schema_version = SCHEMA_VERSION
+        self._columns.clear()
+
+    def _has_column(self, table: str, column: str) -> bool:
+        """Whether this store records ``table.column`` (older stores lack newer columns)."""
+        if table not in self._columns:
+            rows = self._read(f"PRAGMA table_info({table})")
+            self._columns[table] = {r[1] for r in rows}
+        return column in self._columns[table]
 
     @classmethod
     def _connect(cls, path: Path, *, readonly: bool) -> RunStore:
@@ -379,6 +468,54 @@ class RunStore:
                 "INSERT OR REPLACE INTO metrics (step, t, data) VALUES (?, ?, ?)",
                 (step, time.time(), json.dumps(clean, separators=(",", ":"))),
             )
+            if self._has_column("curve_buckets", "data"):
+                self._fold_buckets(c, step, clean)
+
+    # ---------------------------------------------------------------- curve summary (writer side)
+    def _fold_buckets(self, c: sqlite3.Connection, step: int, metrics: dict[str, Any]) -> None:
+        """Fold one step into the open bucket of every size; write the buckets it closes."""
+        if self._buckets is None:
+            self._buckets = {size: self._seed_bucket(c, size, step) for size in BUCKET_SIZES}
+        for size in BUCKET_SIZES:
+            b = step // size
+            open_b, acc = self._buckets[size]
+            if b != open_b:
+                if acc and b > open_b:
+                    c.execute("INSERT OR REPLACE INTO curve_buckets VALUES (?, ?, ?)", (size, open_b, _dumps(acc)))
+                open_b, acc = b, {}
+                self._buckets[size] = (open_b, acc)
+            _fold(acc, step, metrics)
+
+    def _seed_bucket(self, c: sqlite3.Connection, size: int, step: int) -> tuple[int, dict[str, list[float]]]:
+        """The bucket ``step`` falls in, with the steps of it recorded before this process (a resume)."""
+        b = step // size
+        acc: dict[str, list[float]] = {}
+        for s_, d in c.execute("SELECT step, data FROM metrics WHERE step >= ? AND step < ? ORDER BY step",
+                               (b * size, step)).fetchall():
+            _fold(acc, s_, json.loads(d))
+        return b, acc
+
+    # ---------------------------------------------------------------- curve summary (reader side)
+    def curve_summary(self, max_buckets: int = SUMMARY_MAX_BUCKETS) -> tuple[list[tuple[int, dict]], int] | None:
+        """A long run's curves without reading every step: ``(points, after)``, where ``points`` are each
+        bucket's extremes as ``(step, {key: value})`` in step order and ``after`` the last step they
+        cover (read the raw steps after it). None for a short run or a store without the summary."""
+        if not self._has_column("curve_buckets", "data"):
+            return None
+        last = self._read("SELECT MAX(step) FROM metrics")[0][0]
+        if last is None or last < 4 * max_buckets:
+            return None
+        size = next((z for z in BUCKET_SIZES if last / z <= max_buckets), BUCKET_SIZES[-1])
+        rows = self._read("SELECT bucket, data FROM curve_buckets WHERE size = ? ORDER BY bucket", (size,))
+        if not rows:
+            return None
+        by_step: dict[int, dict[str, float]] = {}
+        for _b, data in rows:
+            for key, (s_lo, lo, s_hi, hi, _sum, _n) in json.loads(data).items():
+                by_step.setdefault(int(s_lo), {})[key] = lo
+                by_step.setdefault(int(s_hi), {})[key] = hi
+        after = (rows[-1][0] + 1) * size - 1
+        return sorted(by_step.items()), after
 
     def record_groups(self, step: int, groups: Iterable[dict[str, Any]], *, first_group: int = 0) -> int:
         """Record one generation's groups in one transaction; returns the number of groups.
@@ -396,13 +533,54 @@ class RunStore:
                     (
                         step, grp, idx, comp["completion"], comp.get("answer"), comp.get("verdict"),
                         _float(comp.get("reward")), _dumps(comp.get("rewards") or {}),
-                        _float(comp.get("advantage")), comp.get("length"),
+                        _float(comp.get("advantage")), comp.get("length"), comp.get("verdict_reason"),
                     )
                 )
         with self._tx() as c:
             c.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?, ?)", g_rows)
-            c.executemany("INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)", c_rows)
+            c.executemany(
+                "INSERT OR REPLACE INTO completions (step, grp, idx, completion, answer, verdict, reward, rewards,"
+                " advantage, length, verdict_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)", c_rows)
         return n
+
+    # ---------------------------------------------------------------- verdicts (the judge process)
+    def pending_verdicts(self, *, limit: int = 100, steps: Sequence[int] = ()) -> list[tuple]:
+        """Completions still to judge: ``[(step, grp, idx, completion, expected)]``, those of ``steps``
+        first, then the newest steps first (what a person looks at)."""
+        if not self._has_column("completions", "verdict_reason"):
+            return []
+        sql = ("SELECT c.step, c.grp, c.idx, c.completion, g.expected FROM completions c"
+               " JOIN groups g ON g.step = c.step AND g.grp = c.grp WHERE c.verdict = 'pending'")
+        if steps:
+            marks = ",".join("?" * len(steps))
+            rows = self._read(f"{sql} AND c.step IN ({marks}) ORDER BY c.step, c.grp, c.idx LIMIT ?",
+                              (*steps, limit))
+            if rows:
+                return rows
+        return self._read(f"{sql} ORDER BY c.step DESC, c.grp, c.idx LIMIT ?", (limit,))
+
+    def set_verdicts(self, rows: Iterable[tuple[int, int, int, str | None, str, str | None]]) -> int:
+        """``[(step, grp, idx, answer, verdict, reason)]`` for completions still pending (a row judged
+        meanwhile by another judge keeps its verdict)."""
+        rows = list(rows)
+        with self._tx() as c:
+            c.executemany(
+                "UPDATE completions SET answer = ?, verdict = ?, verdict_reason = ?"
+                " WHERE step = ? AND grp = ? AND idx = ? AND verdict = 'pending'",
+                [(a, v, r, s, g, i) for s, g, i, a, v, r in rows],
+            )
+        return len(rows)
+
+    def count_pending_at(self, step: int) -> int:
+        if not self._has_column("completions", "verdict_reason"):
+            return 0
+        return self._read("SELECT COUNT(*) FROM completions WHERE verdict = 'pending' AND step = ?", (step,))[0][0]
+
+    def count_pending(self) -> int:
+        """How many recorded completions wait for their verdict (0 for stores before verdicts were)."""
+        if not self._has_column("completions", "verdict_reason"):
+            return 0
+        return self._read("SELECT COUNT(*) FROM completions WHERE verdict = 'pending'")[0][0]
 
     def record_system(self, sample: dict[str, Any], *, step: int | None = None, heartbeat: bool = True) -> None:
         """A system sample; it doubles as the runner's heartbeat."""
@@ -428,6 +606,9 @@ class RunStore:
         with self._tx() as c:
             for table in ("metrics", "groups", "completions", "alerts"):
                 c.execute(f"DELETE FROM {table} WHERE step > ?", (after_step,))
+            if self._has_column("curve_buckets", "data"):
+                c.execute("DELETE FROM curve_buckets WHERE (bucket + 1) * size - 1 > ?", (after_step,))
+            self._buckets = None
             c.execute("UPDATE commands SET taken_at=?, result='dropped: the run was resumed'"
                       " WHERE taken_at IS NULL", (now,))
             c.execute("UPDATE run SET status='starting', status_reason=?, exit_code=NULL, ended_at=NULL,"
@@ -524,15 +705,16 @@ class RunStore:
     def groups_at(self, step: int) -> list[Group]:
         """Every group of one step with its completions (one indexed range read)."""
         g_rows = self._read("SELECT grp, prompt, expected FROM groups WHERE step=? ORDER BY grp", (step,))
+        reason = "verdict_reason" if self._has_column("completions", "verdict_reason") else "NULL"
         c_rows = self._read(
-            "SELECT grp, idx, completion, answer, verdict, reward, rewards, advantage, length"
+            f"SELECT grp, idx, completion, answer, verdict, reward, rewards, advantage, length, {reason}"
             " FROM completions WHERE step=? ORDER BY grp, idx",
             (step,),
         )
         by_grp: dict[int, list[Completion]] = {}
-        for grp, idx, comp, ans, verdict, reward, rewards, adv, length in c_rows:
+        for grp, idx, comp, ans, verdict, reward, rewards, adv, length, why in c_rows:
             by_grp.setdefault(grp, []).append(
-                Completion(idx, comp, ans, verdict, reward, json.loads(rewards or "{}"), adv, length)
+                Completion(idx, comp, ans, verdict, reward, json.loads(rewards or "{}"), adv, length, why)
             )
         return [Group(step, grp, prompt, exp, tuple(by_grp.get(grp, ()))) for grp, prompt, exp in g_rows]
 
@@ -543,7 +725,8 @@ class RunStore:
         holds a snapshot open and the WAL can still be checkpointed.
         """
         keys = ("step", "group", "index", "prompt", "completion", "answer", "expected", "verdict",
-                "reward", "rewards", "advantage", "length")
+                "reward", "rewards", "advantage", "length", "verdict_reason")
+        reason = "c.verdict_reason" if self._has_column("completions", "verdict_reason") else "NULL"
         last = -1
         while True:
             steps = self._read("SELECT DISTINCT step FROM groups WHERE step > ? ORDER BY step LIMIT ?",
@@ -553,7 +736,7 @@ class RunStore:
             hi = steps[-1][0]
             rows = self._read(
                 "SELECT c.step, c.grp, c.idx, g.prompt, c.completion, c.answer, g.expected, c.verdict,"
-                " c.reward, c.rewards, c.advantage, c.length FROM completions c"
+                f" c.reward, c.rewards, c.advantage, c.length, {reason} FROM completions c"
                 " JOIN groups g ON g.step = c.step AND g.grp = c.grp WHERE c.step > ? AND c.step <= ?"
                 " ORDER BY c.step, c.grp, c.idx",
                 (last, hi),

@@ -81,6 +81,7 @@ def open_run(name: str, home: Path | None = None, *, readonly: bool = True) -> R
 
 # ----------------------------------------------------------------------------- notes, tags, deleting
 NOTE_KEY, TAGS_KEY = "note", "tags"
+CPU_THREADS_KEY = "cpu_threads"  # written by the runner (runner/threads.py): the threads it uses, and why
 _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:=-]{0,39}$")
 NOTE_MAX = 2000
 
@@ -106,6 +107,14 @@ def run_tags(store: RunStore) -> list[str]:
     except ValueError:
         return []
     return [t for t in tags if isinstance(t, str)]
+
+
+def _json_meta(store: RunStore, key: str) -> Any:
+    raw = store.get_meta(key)
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def check_tag(tag: str) -> str:
@@ -198,6 +207,8 @@ def summarize(store: RunStore, *, with_metrics: bool = True, trend: int = 0) -> 
     }
     out["note"] = run_note(store, info)
     out["tags"] = run_tags(store)
+    out["cpu_threads"] = _json_meta(store, CPU_THREADS_KEY)
+    out["verdicts_pending"] = store.count_pending()
     if trend:
         out["reward_tail"] = store.metric_tail("reward", trend)
     if latest:

@@ -157,6 +157,10 @@ class RunWatcher:
         self._n_events = 0
         self._system_history = system_history
         self.system_tail: deque[dict[str, Any]] = deque(maxlen=system_history)
+        self._judge: Any = None  # this dashboard's on-demand judge process
+        self._asked: int | None = None
+        self._finishing = False
+        self._info_config: dict[str, Any] | None = None
 
     @classmethod
     def for_run(cls, name: str) -> RunWatcher:
@@ -166,8 +170,14 @@ class RunWatcher:
         s = self.store
         info = s.run_info()
         up = RunUpdate(info=info, status=effective_status(info))
+        self.finish_verdicts(info)
         # only new steps, in pages, only the keys the curves draw: memory stays flat as the run grows
         up.metrics = []
+        if self._last_step < 0:  # the first read of a long run: its curve summary, then the steps after it
+            summary = s.curve_summary()
+            if summary is not None:
+                points, self._last_step = summary
+                up.metrics.extend((step, {k: v for k, v in m.items() if Series.wanted(k)}) for step, m in points)
         while True:
             page = s.metrics(self._last_step, limit=5000)
             if not page:
@@ -190,7 +200,75 @@ class RunWatcher:
     def groups_at(self, step: int) -> list[Group]:
         return self.store.groups_at(step)
 
+    def groups_with_verdicts(self, step: int, wait: float = 0.6) -> list[Group]:
+        """A step's groups; where verdicts are pending, this dashboard's judge is asked for them and
+        they are waited for a little (a worker thread waits, not the screen), so a live step is shown
+        judged rather than "judging" whenever the judge is quick enough."""
+        groups = self.store.groups_at(step)
+        if not any(c.verdict == "pending" for g in groups for c in g.completions):
+            return groups
+        self.want_verdicts(step, groups)
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            time.sleep(0.1)
+            if self.store.count_pending_at(step) == 0:
+                return self.store.groups_at(step)
+        return self.store.groups_at(step)
+
+    # ---------------------------------------------------------------- verdicts on demand
+    def want_verdicts(self, step: int, groups: list[Group]) -> None:
+        """The step on show has completions still to judge: ask this dashboard's own judge for them.
+
+        Verdicts are judged off the training thread at idle priority (``runner/judge.py``), so where
+        training takes every core they could wait until it ends; a person looking at a step is worth a
+        little CPU, so a judge at normal priority, started for this dashboard, judges that step now.
+        """
+        if not any(c.verdict == "pending" for g in groups for c in g.completions):
+            return
+        if self._judge is None or self._judge.poll() is not None:
+            from grpotui.runner import judge
+
+            limit = float(((self._info_config or {}).get("run") or {}).get("judge_timeout") or judge.DEFAULT_TIMEOUT)
+            try:
+                self._judge = judge.start(self.path.parent, limit=limit, on_demand_input=True)
+            except OSError:
+                return
+            self._asked = None
+        if self._asked != step and self._judge.stdin is not None:
+            try:
+                self._judge.stdin.write(f"{step}\n".encode())
+                self._judge.stdin.flush()
+                self._asked = step
+            except OSError:
+                self._judge = None
+
+    def finish_verdicts(self, info: dict[str, Any]) -> None:
+        """A run that ended with verdicts pending (its judge was killed with it): judge the rest now, in
+        the background at idle priority, once per dashboard."""
+        self._info_config = info.get("config")
+        if self._finishing or info["status"] in ("starting", "running", "pausing", "paused", "stopping"):
+            return
+        if effective_status(info) != "lost" and info["status"] not in ("finished", "stopped", "failed", "killed"):
+            return
+        self._finishing = True
+        if self.store.count_pending():
+            from grpotui.runner import judge
+
+            try:
+                judge.start(self.path.parent)
+            except OSError:
+                pass
+
+    def stop_judge(self) -> None:
+        if self._judge is not None and self._judge.stdin is not None:
+            try:
+                self._judge.stdin.close()  # its input closes: the on-demand judge ends
+            except OSError:
+                pass
+        self._judge = None
+
     def close(self) -> None:
+        self.stop_judge()
         self.store.close()
 
 

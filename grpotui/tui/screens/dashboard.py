@@ -69,6 +69,7 @@ class DashboardScreen(Screen):
         self.info: dict[str, Any] = {}
         self._shown_step: int | None = None
         self._shown_groups = 0
+        self._shown_pending = 0  # completions on show still waiting for their verdict
         self._polling = False
         self._curves_dirty = True
         self._first_poll = True
@@ -149,8 +150,9 @@ class DashboardScreen(Screen):
             groups = None
             if target is not None and (
                 target != self._shown_step or self.watcher.store.count_groups(target) != self._shown_groups
-            ):  # a new step, or more groups of this one (several generations in one step)
-                groups = self.watcher.groups_at(target)
+                or self._shown_pending
+            ):  # a new step, more groups of this one (several generations in one step), or new verdicts
+                groups = self.watcher.groups_with_verdicts(target)
             self.app.call_from_thread(self._apply, up, target, groups)
         except (StoreError, LookupError, ValueError) as e:
             self.app.call_from_thread(self._failed, e)
@@ -201,6 +203,7 @@ class DashboardScreen(Screen):
 
     def _show_groups(self, step: int, groups: list[Group]) -> None:
         self._shown_step, self._shown_groups = step, len(groups)
+        self._shown_pending = sum(c.verdict == "pending" for g in groups for c in g.completions)
         self.query_one(GroupSpreadPanel).show(step, groups)
         self.query_one(CompletionsView).show(step, groups)
         self.query_one("#groups").border_title = f"group spread · step {step}"
@@ -289,7 +292,7 @@ class DashboardScreen(Screen):
         if self.watcher is None:
             return
         try:
-            groups = self.watcher.groups_at(step)
+            groups = self.watcher.groups_with_verdicts(step, wait=0.0)  # stepping stays quick
         except StoreError as e:
             self.app.call_from_thread(self._failed, e)
             return
@@ -429,6 +432,10 @@ class DashboardScreen(Screen):
             box.remove_class("-shown")
             self.query_one(CompletionsView).focus()
             event.stop()
+
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop_judge()
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:

@@ -210,6 +210,8 @@ def _group_card(
         (f"· {len(kept)} of {len(group.completions)} · spread {group.spread:.2f} ", "dim"),
         *((f"{VERDICT_LABELS[k][0]}{v[k]} ", styles.verdict[k] if v[k] else "dim") for k in VERDICT_LABELS),
     )
+    if v["pending"]:
+        title.append(f"…{v['pending']} judging ", "dim")
     if v[None]:
         title.append(f"○{v[None]} unknown ", "dim")
     if group.spread == 0:
@@ -239,6 +241,10 @@ def _completion_header(c: Completion, styles: _Styles) -> Text:
     header = Text.assemble((f"  #{c.idx}  ", "bold"))
     if c.verdict in VERDICT_LABELS:
         header.append(VERDICT_LABELS[c.verdict], styles.verdict[c.verdict])
+        if c.verdict_reason:
+            header.append(f" ({c.verdict_reason})", "dim")
+    elif c.verdict == "pending":
+        header.append("… judging", "dim italic")
     else:
         header.append("· verdict unknown (no expected answer)", "dim italic")
     header.append("  reward ", "dim")

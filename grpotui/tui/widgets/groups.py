@@ -127,6 +127,8 @@ class GroupSpreadPanel(Vertical):
             " / unparseable ",
             (str(v["unparseable"]), "bold $text-warning"),
         ]
+        if v["pending"]:
+            parts += [" / judging ", (str(v["pending"]), "bold")]
         if v[None]:
             parts += [" / unknown ", (str(v[None]), "bold")]
         return Content.assemble(*parts)
@@ -143,7 +145,7 @@ class GroupSpreadPanel(Vertical):
         label_w = len(f"#{max(g.grp for g in groups)}")
         num_w = max([4, *(len(f"{r:.2f}") for r in rewards)])
         count_w = len(str(k))
-        unknown = any(c.verdict is None for g in groups for c in g.completions)
+        unknown = any(c.verdict in (None, "pending") for g in groups for c in g.completions)
         tag_w = len(NO_SIGNAL) if any(g.spread == 0 for g in groups) else 0
 
         def bar(r: float | None) -> tuple[str, str]:
@@ -173,7 +175,7 @@ class GroupSpreadPanel(Vertical):
                     count("✓", v["right"], "$text-success"),
                     count("✗", v["wrong"], "$text-error"),
                     count("?", v["unparseable"], "$text-warning"),
-                    *([count("○", v[None], "")] if unknown else []),
+                    *([count("○", v[None] + v["pending"], "")] if unknown else []),
                 ]
             )
             zero = g.spread == 0

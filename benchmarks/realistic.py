@@ -92,34 +92,31 @@ def dataset_rows(n: int = 256, seed: int = 1) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------------------- model and tokenizer
-def byte_tokenizer() -> Any:
-    """One token per UTF-8 byte (a byte-level BPE without merges): every text encodes and decodes back."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+def byte_tokenizer(texts: list[str] | None = None, vocab_size: int = 2048) -> Any:
+    """A byte-level BPE: every character encodes (any UTF-8 byte is a token) and decodes back. Trained on
+    ``texts`` it merges frequent pieces (about 3-4 characters a token on these solutions, as real
+    tokenizers do), so the tiny model sees realistic sequence lengths; without texts, one token a byte."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     specials = ["<|pad|>", "<|endoftext|>"]
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    vocab = {tok: i for i, tok in enumerate(specials)}
-    for ch in sorted(alphabet):
-        vocab[ch] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=None, fuse_unk=False, byte_fallback=False))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    tok = Tokenizer(models.BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(specials)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size if texts else 0, special_tokens=specials,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(texts or [""], trainer=trainer)
     t = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|pad|>", eos_token="<|endoftext|>",
                                 padding_side="left", model_max_length=4096)
     t.model_input_names = ["input_ids", "attention_mask"]
     return t
 
 
-def build_model(dest: Path) -> Path:
-    """A tiny Qwen2 (the demo's shape) over the byte tokenizer, saved to ``dest``."""
+def build_model(dest: Path, tok: Any) -> Path:
+    """A tiny Qwen2 (the demo's shape) over tokenizer ``tok``, both saved to ``dest``."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    if (dest / "config.json").exists():
-        return dest
-    tok = byte_tokenizer()
     torch.manual_seed(0)
     cfg = Qwen2Config(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,

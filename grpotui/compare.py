@@ -113,9 +113,15 @@ def headline(store: RunStore, name: str | None = None, *, now: float | None = No
     """Final and best reward (means over a window of logged steps, so one lucky step does not count),
     steps, time, final KL and alerts of one run."""
     info = store.run_info()
-    rows = store.metrics()
-    rewards = [(s, m.get("reward")) for s, m in rows if isinstance(m.get("reward"), (int, float))]
-    w = window_for(len(rewards))
+    fast = store.reward_series()  # its own column: no JSON parsed for a run of any length
+    if fast is not None:
+        rewards = [(st, r if r is not None else math.nan) for st, r in fast]
+        w = window_for(len(rewards))
+        rows = store.last_metrics(w)
+    else:  # a store from before that column: every row is read
+        rows = store.metrics()
+        rewards = [(st, m.get("reward")) for st, m in rows if isinstance(m.get("reward"), (int, float))]
+        w = window_for(len(rewards))
     final = _mean([r for _, r in rewards[-w:]]) if rewards else None
     best = best_step = None
     total, count = 0.0, 0

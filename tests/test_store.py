@@ -146,3 +146,31 @@ def test_lost_when_the_process_is_gone(tmp_path: Path) -> None:
     ct = psutil.Process(os.getpid()).create_time()
     assert effective_status({**info, "pid_create_time": ct - 1000}) == "lost"
     assert effective_status({**info, "status": "finished", "pid": proc.pid}) == "finished"
+
+
+def test_a_long_run_opens_from_its_curve_summary(tmp_path: Path) -> None:
+    """The writer keeps each curve's extremes per bucket; a reader of a long run gets them (spikes and
+    NaN included) and the steps after the last bucket, not every step."""
+    import math
+
+    from grpotui.store.db import RunStore as RS
+    from grpotui.tui.data import RunWatcher
+
+    path = tmp_path / "long.sqlite"
+    store = RS.create(path, name="long", kind="run", config={})
+    for step in range(1, 9001):
+        reward = 0.5 if step != 4321 else 9.0  # one spike
+        store.record_metrics(step, {"reward": reward, "loss": math.nan if step == 7777 else 0.1})
+    store.close()
+    with RS.open(path) as reader:
+        points, after = reader.curve_summary()
+        assert after < 9000 and 9000 - after <= 16 and len(points) < 2000
+        rewards = {s: m["reward"] for s, m in points if "reward" in m}
+        assert rewards[4321] == 9.0 and max(rewards.values()) == 9.0
+        assert any(math.isnan(m.get("loss", 0.0)) and s == 7777 for s, m in points)
+    watcher = RunWatcher(path)
+    up = watcher.poll()
+    steps = [s for s, _ in up.metrics]
+    assert steps == sorted(steps) and steps[-1] == 9000 and len(steps) < 2000  # not 9,000 rows
+    assert 4321 in steps
+    watcher.close()

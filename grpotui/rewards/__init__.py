@@ -18,6 +18,7 @@ from grpotui.rewards.answers import (
     extract_answer,
     gold_answer,
     judge,
+    judged_any,
     known_judgement,
     use_own_time_limit,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "format",
     "gold_answer",
     "judge",
+    "judged_any",
     "known_judgement",
     "use_own_time_limit",
 ]

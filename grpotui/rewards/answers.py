@@ -23,6 +23,7 @@ __all__ = [
     "extract_answer",
     "gold_answer",
     "judge",
+    "judged_any",
     "known_judgement",
     "use_own_time_limit",
 ]
@@ -548,6 +549,11 @@ _SEEN_MAX = 8192
 def known_judgement(text: str, expected: str) -> Judgement | None:
     """The verdict already reached in this process on ``(completion text, normalised gold)``, or None."""
     return _SEEN.get((text, expected))
+
+
+def judged_any() -> bool:
+    """Whether judge() has run in this process at all (else nothing can be reused: skip looking)."""
+    return bool(_SEEN)
 
 
 judge.cache_clear = _judge_text.cache_clear  # type: ignore[attr-defined]

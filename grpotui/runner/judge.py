@@ -11,9 +11,11 @@ Two ways to run:
 
 - **in the background** (started by the recorder when it first records a pending verdict, and by the
   dashboard for a run that ended with verdicts pending): at idle CPU priority (``SCHED_IDLE``, else
-  nice 19), so on a machine where training takes every core it yields to it and may finish its
-  backlog only after training ends. Newest steps first. It ends when nothing is pending and the
-  process it serves (``--while-alive``) is gone. One at a time per run (a lock file).
+  nice 19), newest steps first. On a machine without a GPU, where training takes every core, the
+  recorder starts it with ``--defer-while-training``: it waits while the run trains (idle priority
+  still shares caches and memory bandwidth with the training) and judges while the run is paused and
+  once training has ended. It ends when nothing is pending and the process it serves
+  (``--while-alive``) is gone. One at a time per run (a lock file).
 - **on demand** (``--on-demand``, started by a dashboard): at normal priority, it reads step numbers
   on its standard input, one a line, and judges those steps at once (the step on show), so a person
   looking at a live step sees its verdicts within a second or two; it ends when its input closes.
@@ -106,7 +108,16 @@ def _take_lock(run_dir: Path) -> Any:
     return f
 
 
-def background(run_dir: Path, limit: float, while_alive: int | None) -> int:
+def _training(store: RunStore, while_alive: int | None) -> bool:
+    """The run is training now (not paused, not ended) in the process this judge serves."""
+    try:
+        status = store.run_info()["status"]
+    except StoreError:
+        return False
+    return status in ("starting", "running", "pausing", "stopping") and _alive(while_alive)
+
+
+def background(run_dir: Path, limit: float, while_alive: int | None, defer: bool = False) -> int:
     lock = _take_lock(run_dir)
     if lock is None:
         return 0  # another judge serves this run
@@ -114,6 +125,9 @@ def background(run_dir: Path, limit: float, while_alive: int | None) -> int:
     store = RunStore.open(run_dir / STORE_FILE, readonly=False)
     try:
         while True:
+            if defer and _training(store, while_alive):
+                time.sleep(1.0)
+                continue
             rows = store.pending_verdicts(limit=BATCH)
             if rows:
                 store.set_verdicts(judge_rows(rows, limit))
@@ -149,11 +163,13 @@ def on_demand(run_dir: Path, limit: float) -> int:
 
 
 def start(run_dir: Path, *, limit: float = DEFAULT_TIMEOUT, while_alive: int | None = None,
-          on_demand_input: bool = False) -> subprocess.Popen:
+          on_demand_input: bool = False, defer_while_training: bool = False) -> subprocess.Popen:
     """Start a judge for ``run_dir`` (a fresh interpreter, its own session, output to the run's log)."""
     cmd = [sys.executable, "-m", "grpotui.runner.judge", str(run_dir), "--timeout", str(limit)]
     if while_alive:
         cmd += ["--while-alive", str(while_alive)]
+    if defer_while_training:
+        cmd.append("--defer-while-training")
     if on_demand_input:
         cmd.append("--on-demand")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -169,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     ap.add_argument("--while-alive", type=int, default=None)
     ap.add_argument("--on-demand", action="store_true")
+    ap.add_argument("--defer-while-training", action="store_true")
     a = ap.parse_args(argv)
     from grpotui.rewards import use_own_time_limit
 
@@ -176,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.on_demand:
             return on_demand(a.run_dir, a.timeout)
-        return background(a.run_dir, a.timeout, a.while_alive)
+        return background(a.run_dir, a.timeout, a.while_alive, a.defer_while_training)
     except StoreError as e:
         print(f"grpotui judge: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grpotui.health import Alert, HealthMonitor
-from grpotui.rewards import completion_text, gold_answer, known_judgement
+from grpotui.rewards import completion_text, gold_answer, judged_any, known_judgement
 from grpotui.runner import judge as judge_process
 from grpotui.runner.control import Controller
 from grpotui.runner.events import LightCallback
@@ -140,6 +140,7 @@ class Recorder(LightCallback):
         step = int(tr.state.global_step) + 1
         rows = []
         golds: dict[int, str] = {}
+        reuse = judged_any()
         for i in range(n):
             text = completion_text(completions[i])
             rewards = {name: _num(per_func[name][i]) if i < len(per_func.get(name, ())) else None for name in names}
@@ -148,16 +149,19 @@ class Recorder(LightCallback):
                     if rewards.get(nm) is not None and math.isfinite(rewards[nm])]
             total = sum(v * w for v, w in vals) if vals else None
             raw = answers[i]
-            answer = verdict = expected = None
+            answer = verdict = None
             if raw is not None:
-                expected = golds.get(id(raw))
-                if expected is None:
-                    expected = golds[id(raw)] = gold_answer(raw)  # cached: repeated golds cost a lookup
-                known = known_judgement(text, expected)  # e.g. the correctness reward judged it already
-                answer, verdict = (known.answer, known.verdict) if known is not None else (None, PENDING)
+                verdict = PENDING
+                if reuse:  # e.g. grpotui's correctness reward judged it already: take its verdict
+                    expected = golds.get(id(raw))
+                    if expected is None:
+                        expected = golds[id(raw)] = gold_answer(raw)
+                    known = known_judgement(text, expected)
+                    if known is not None:
+                        answer, verdict = known.answer, known.verdict
             rows.append(
                 dict(
-                    prompt=prompts[i], expected=expected, completion=text, answer=answer,
+                    prompt=prompts[i], expected=raw, completion=text, answer=answer,
                     verdict=verdict, reward=total, rewards=rewards,
                     advantage=_num(advantages[i]) if i < len(advantages) else None, length=lengths[i],
                 )
@@ -179,6 +183,8 @@ class Recorder(LightCallback):
         pending."""
         for grp in groups:
             grp["prompt"] = prompt_text(grp["prompt"])
+            if grp["expected"] is not None:  # the gold answer as judged (GSM8K's "#### 18" -> "18")
+                grp["expected"] = gold_answer(grp["expected"])
         self.store.record_groups(step, groups, first_group=first)
         if any(c["verdict"] == PENDING for grp in groups for c in grp["completions"]):
             self._ensure_judge()
@@ -194,7 +200,7 @@ class Recorder(LightCallback):
         self._judge_started_at = now
         try:
             self._judge = judge_process.start(self.store.path.parent, limit=self.judge_timeout,
-                                              while_alive=os.getpid())
+                                              while_alive=os.getpid(), defer_while_training=not _has_gpu())
         except OSError as e:
             self._warn(f"cannot start the judge process ({e}); verdicts stay pending")
 
@@ -331,6 +337,16 @@ class Recorder(LightCallback):
         if self._pause_in_log:
             self._pause_in_log = False
             self._pause_here(step, control)
+
+
+def _has_gpu() -> bool:
+    """Whether training runs on a GPU (then the CPU has room for verdicts while it trains)."""
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _num(x: Any) -> float | None:

@@ -78,7 +78,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS metrics (
     step INTEGER PRIMARY KEY,
     t REAL NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    reward REAL,
+    has_reward INTEGER
 );
 CREATE TABLE IF NOT EXISTS groups (
     step INTEGER NOT NULL,
@@ -143,14 +145,19 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS completions_pending ON completions (step, grp, idx) WHERE verdict = 'pending'",
         "CREATE TABLE IF NOT EXISTS curve_buckets (size INTEGER NOT NULL, bucket INTEGER NOT NULL,"
         " data TEXT NOT NULL, PRIMARY KEY (size, bucket))",
+        "ALTER TABLE metrics ADD COLUMN reward REAL",
+        "ALTER TABLE metrics ADD COLUMN has_reward INTEGER",
     ),
 }
+# Set in stores whose every metrics row has ``reward`` / ``has_reward`` filled (new ones; a migrated store
+# has rows from before): readers use those columns instead of parsing every row's JSON.
+REWARD_COLUMN_KEY = "reward_column"
 
 # The curves' summary: every numeric metric's extremes (and their steps), sum and count over buckets of
 # these many steps, written as each bucket completes. A reader of a long run reads the buckets of one
-# size (at most ~1,000 rows) and the raw steps after the last complete one, never every step.
+# size (at most ~2,000 rows) and the raw steps after the last complete one, never every step.
 BUCKET_SIZES = (16, 256, 4096)
-SUMMARY_MAX_BUCKETS = 1000
+SUMMARY_MAX_BUCKETS = 2000
 
 
 class StoreError(Exception):
@@ -268,6 +275,7 @@ class RunStore:
         now = time.time()
         with store._tx() as c:
             c.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            c.execute("INSERT INTO meta VALUES (?, '1')", (REWARD_COLUMN_KEY,))
             c.execute(
                 "INSERT INTO run (id, name, kind, config, backend, model, max_steps, status, created_at, uid)"
                 " VALUES (1, ?, ?, ?, ?, ?, ?, 'starting', ?, ?)",
@@ -464,10 +472,19 @@ class RunStore:
                 if row:
                     clean = {**json.loads(row[0]), **clean}
             self._last_metrics_step = max(self._last_metrics_step, step)
-            c.execute(
-                "INSERT OR REPLACE INTO metrics (step, t, data) VALUES (?, ?, ?)",
-                (step, time.time(), json.dumps(clean, separators=(",", ":"))),
-            )
+            if self._has_column("metrics", "has_reward"):
+                r = clean.get("reward")
+                has = isinstance(r, float)
+                c.execute(
+                    "INSERT OR REPLACE INTO metrics (step, t, data, reward, has_reward) VALUES (?, ?, ?, ?, ?)",
+                    (step, time.time(), json.dumps(clean, separators=(",", ":")),
+                     r if has and math.isfinite(r) else None, int(has)),
+                )
+            else:
+                c.execute(
+                    "INSERT OR REPLACE INTO metrics (step, t, data) VALUES (?, ?, ?)",
+                    (step, time.time(), json.dumps(clean, separators=(",", ":"))),
+                )
             if self._has_column("curve_buckets", "data"):
                 self._fold_buckets(c, step, clean)
 
@@ -510,10 +527,13 @@ class RunStore:
         if not rows:
             return None
         by_step: dict[int, dict[str, float]] = {}
-        for _b, data in rows:
-            for key, (s_lo, lo, s_hi, hi, _sum, _n) in json.loads(data).items():
+        for b, data in rows:
+            mid = b * size + size // 2
+            for key, (s_lo, lo, s_hi, hi, total, n) in json.loads(data).items():
                 by_step.setdefault(int(s_lo), {})[key] = lo
                 by_step.setdefault(int(s_hi), {})[key] = hi
+                if n and mid not in (s_lo, s_hi):  # the mean too, so a rolling mean drawn over these is one
+                    by_step.setdefault(mid, {}).setdefault(key, total / n)
         after = (rows[-1][0] + 1) * size - 1
         return sorted(by_step.items()), after
 
@@ -666,6 +686,18 @@ class RunStore:
         rows = self._read("SELECT step, data FROM metrics WHERE step > ? ORDER BY step LIMIT ?",
                           (after_step, -1 if limit is None else limit))
         return [(s, json.loads(d)) for s, d in rows]
+
+    def reward_series(self) -> list[tuple[int, float | None]] | None:
+        """``[(step, reward)]`` for every logged step with a reward (None where it was not finite), from
+        its own column: no JSON parsed. None for stores without that column filled everywhere."""
+        if self.get_meta(REWARD_COLUMN_KEY) != "1":
+            return None
+        return self._read("SELECT step, reward FROM metrics WHERE has_reward = 1 ORDER BY step")
+
+    def last_metrics(self, n: int) -> list[tuple[int, dict[str, Any]]]:
+        """The last ``n`` logged steps, oldest first."""
+        rows = self._read("SELECT step, data FROM metrics ORDER BY step DESC LIMIT ?", (n,))
+        return [(st, json.loads(d)) for st, d in reversed(rows)]
 
     def metric_tail(self, key: str, n: int) -> list[float | None]:
         """The last ``n`` values of one metric, oldest first (for trends in lists of runs)."""

@@ -272,6 +272,18 @@ class RunWatcher:
         self.store.close()
 
 
+def kl_off(config: dict[str, Any] | None, series: Series, logged: bool) -> bool:
+    """Whether the run logs no KL at all: its config says ``beta = 0`` (TRL's default), or, for a run
+    without a training config (a watched script), steps were logged and none had ``kl``."""
+    training = (config or {}).get("training")
+    if isinstance(training, dict) and training:
+        try:
+            return float(training.get("beta", 0.0)) == 0.0
+        except (TypeError, ValueError):
+            pass
+    return logged and not series.get("kl")[0]
+
+
 def eta_seconds(info: dict[str, Any], step: int, now: float | None = None) -> float | None:
     """Remaining time at the average pace since training started."""
     started, max_steps = info.get("started_at"), info.get("max_steps")

@@ -30,7 +30,7 @@ from grpotui.compare import (
     show_value,
 )
 from grpotui.store.db import ACTIVE_STATUSES, Group, StoreError
-from grpotui.tui.data import RunUpdate, RunWatcher, Series
+from grpotui.tui.data import RunUpdate, RunWatcher, Series, kl_off
 from grpotui.tui.widgets.completions import CompletionsView
 from grpotui.tui.widgets.groups import GroupSpreadPanel
 from grpotui.tui.widgets.overlay import OverlayCurves
@@ -64,6 +64,7 @@ class CompareScreen(Screen):
         Binding("1", "view('curves')", "Curves", show=False),
         Binding("2", "view('differences')", "Differences", show=False),
         Binding("3", "view('groups')", "Groups", show=False),
+        Binding("v", "view_notes", "Notes", id="compare.notes", show=False),
         Binding("escape", "back", "Runs", id="compare.back"),
     ]
 
@@ -247,6 +248,13 @@ class CompareScreen(Screen):
             t.append(f" · {self.shared} shared prompt{'s' if self.shared != 1 else ''}", style="dim")
         self.query_one("#legend", Static).update(t)
 
+    def action_view_notes(self) -> None:
+        """Every run's note in full (the table shows their start)."""
+        from grpotui.tui.screens.text import TextModal
+
+        notes = [(name, h.note) for name, h in zip(self.names, self.heads, strict=False)]
+        self.app.push_screen(TextModal("Notes", notes or [(n, "") for n in self.names]))
+
     def _fill_table(self) -> None:
         """The figures and the differing keys; cells change in place so the cursor and scroll stay."""
         table = self.query_one("#cdiff", DataTable)
@@ -262,7 +270,7 @@ class CompareScreen(Screen):
                          [show_value(by_run[i]) if i in by_run else "?" for i in range(len(self.names))]))
         notes = [h.note for h in self.heads]
         if any(notes):
-            rows.append(("note", Text("note", style="bold"),  # the whole note is on the runs screen
+            rows.append(("note", Text("note (v: whole)", style="bold"),  # v shows every note whole
                          [Text(short(n, 28) or "–", style="dim") for n in notes]))
         keys = [k for k, _, _ in rows]
         if table.columns and keys == self._table_keys:
@@ -270,7 +278,7 @@ class CompareScreen(Screen):
                 for i, cell in enumerate([label, *cells]):
                     col = "label" if i == 0 else f"run-{i - 1}"
                     if str(table.get_cell(key, col)) != str(cell):
-                        table.update_cell(key, col, cell)
+                        table.update_cell(key, col, cell, update_width=True)  # a longer value: a wider column
             return
         colors = run_colors(self.app, len(self.names))
         table.clear(columns=True)
@@ -285,8 +293,10 @@ class CompareScreen(Screen):
         if self.compact and self.view != "curves":
             return
         self._dirty = False
+        off = bool(self.heads) and all(
+            kl_off(h.config, s, bool(s.steps)) for h, s in zip(self.heads, self.series, strict=False))
         self.query_one(OverlayCurves).redraw(self.names, self.series, run_colors(self.app, len(self.names)),
-                                             cursor=self.selected_step)
+                                             cursor=self.selected_step, kl_off=off)
 
     def _show_groups(self, step: int, groups: list[list[Group]]) -> None:
         aligned, self.shared = align_groups(groups)

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
 from grpotui.store.db import ACTIVE_STATUSES, Group, RunStore, StoreError
-from grpotui.tui.data import RunUpdate, RunWatcher, Series
+from grpotui.tui.data import RunUpdate, RunWatcher, Series, kl_off
 from grpotui.tui.screens.confirm import ConfirmModal
 from grpotui.tui.widgets.alerts import AlertsPanel
 from grpotui.tui.widgets.completions import CompletionsView
@@ -252,7 +252,8 @@ class DashboardScreen(Screen):
         self._curves_dirty = False
         upto = self.selected_step
         marks = [a["step"] for a in self.alerts if a.get("step") and (upto is None or a["step"] <= upto)]
-        self.query_one(CurvesPanel).redraw(self.series, upto=upto, marks=marks, cursor=upto)
+        self.query_one(CurvesPanel).redraw(self.series, upto=upto, marks=marks, cursor=upto,
+                                           kl_off=kl_off(self.info.get("config"), self.series, self.last_step > 0))
 
     def watch_selected_step(self, step: int | None) -> None:
         self.query_one(RunHeader).viewing = step

@@ -1,5 +1,6 @@
 """The runs screen: every run in GRPOTUI_HOME, live; enter opens one, n starts a new one, space marks
-runs to compare (c), e and t edit a run's note and tags, d deletes it, / filters the list."""
+runs to compare (c), e and t edit a run's note and tags, v shows its note whole, d deletes it, / filters the
+list."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class RunsScreen(Screen):
         Binding("c", "compare", "Compare", id="runs.compare"),
         Binding("n", "new_run", "New", id="runs.new"),
         Binding("e", "edit_note", "Note", id="runs.note"),
+        Binding("v", "view_note", "View note", id="runs.view_note", show=False),
         Binding("t", "edit_tags", "Tags", id="runs.tags"),
         Binding("d", "delete", "Delete", id="runs.delete"),
         Binding("slash", "filter", "Filter", id="runs.filter"),
@@ -222,6 +224,13 @@ class RunsScreen(Screen):
         self.query_one("#runs", DataTable).focus()
 
     # ------------------------------------------------------------------ notes, tags, deleting
+    def action_view_note(self) -> None:
+        """The run's note in full (the list cuts it at 60 characters)."""
+        from grpotui.tui.screens.text import TextModal
+
+        if name := self.current:
+            self.app.push_screen(TextModal(f"Note of {name}", self._run(name).get("note") or ""))
+
     def action_edit_note(self) -> None:
         if name := self.current:
             self._edit(name, "note", PromptModal(f"Note for {name}: why it was started, what was learned",

@@ -1,4 +1,4 @@
-"""A scrollable text (a run's traceback), closed with escape or q."""
+"""A text shown whole (a run's note, every compared run's note): run data is shown as text, never markup."""
 
 from __future__ import annotations
 
@@ -11,21 +11,27 @@ from textual.widgets import Static
 
 
 class TextModal(ModalScreen[None]):
-    """Show a long text as it is (never as markup)."""
+    """``title`` and ``body`` (plain text, or a list of ``(heading, text)`` parts), scrollable; any of
+    escape, enter, q or v closes it."""
 
     DEFAULT_CSS = """
     TextModal { align: center middle; }
     TextModal > VerticalScroll {
-        width: 95%; height: 90%; border: thick $error; background: $surface; padding: 0 1;
+        width: 80%; max-width: 100; height: auto; max-height: 80%;
+        border: thick $primary; background: $surface; padding: 1 2;
     }
     """
-    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,enter,q,v", "dismiss", "Close")]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, body: str | list[tuple[str, str]]) -> None:
         super().__init__()
-        self.title_text, self.text = title, text
+        self.title_text = title
+        self.parts = [("", body)] if isinstance(body, str) else body
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll() as box:
-            box.border_title = self.title_text
-            yield Static(Text(self.text))
+        with VerticalScroll():
+            yield Static(Text(self.title_text, style="bold underline"))
+            for heading, text in self.parts:
+                if heading:
+                    yield Static(Text("\n" + heading, style="bold"))
+                yield Static(Text(text or "(no note)", style="" if text else "dim italic"))

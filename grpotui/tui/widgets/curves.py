@@ -36,10 +36,17 @@ def rgb(color: str) -> tuple[int, int, int]:
 
 
 def int_ticks(lo: int, hi: int, n: int = 4) -> list[int]:
+    """About ``n`` integer ticks from ``lo`` that always end at ``hi`` (the last step shown can be read)."""
     if hi <= lo:
         return [lo]
     step = max(1, math.ceil((hi - lo) / (n - 1)))
-    return list(range(lo, hi + 1, step))
+    ticks = list(range(lo, hi + 1, step))
+    if ticks[-1] != hi:
+        if len(ticks) > 1 and hi - ticks[-1] < step / 2:
+            ticks[-1] = hi  # too close to fit both: the end wins
+        else:
+            ticks.append(hi)
+    return ticks
 
 
 def _fmt(v: float) -> str:
@@ -96,8 +103,9 @@ class CurvesPanel(Grid):
             yield MetricPlot(id=pid)
 
     def redraw(self, series: Series, *, upto: int | None = None, marks: list[int] = (),
-               cursor: int | None = None) -> None:
-        """Draw every plot from ``series`` (up to step ``upto`` when reviewing the past)."""
+               cursor: int | None = None, kl_off: bool = False) -> None:
+        """Draw every plot from ``series`` (up to step ``upto`` when reviewing the past); ``kl_off``: the
+        run logs no KL (beta = 0), said instead of "no data yet"."""
         theme = self.app.current_theme
         palette = [rgb(c) for c in (theme.primary, theme.accent, theme.secondary or theme.primary,
                                     theme.warning or theme.accent)]
@@ -149,7 +157,7 @@ class CurvesPanel(Grid):
                         ymin, ymax = min(ymin, band_lo), max(ymax, band_hi)
                     # the latest value, or with many steps its rolling mean (~), which is what moves
                     label = f"{title}  ~{_fmt(sm[-1])}" if w > 1 else f"{title}  {_fmt(raw_y[-1])}"
-                elif key == "kl" and not raw_x:
+                elif key == "kl" and not raw_x and kl_off:
                     label = "KL: not logged (beta = 0)"
                 if bad:
                     label = f"{title}  {bad} non-finite!"

@@ -40,13 +40,14 @@ class OverlayCurves(Grid):
             yield MetricPlot(id=self.plot_id(key), name=title)
 
     def redraw(self, names: list[str], series: list[Series], colors: list[str], *,
-               cursor: int | None = None) -> None:
+               cursor: int | None = None, kl_off: bool = False) -> None:
+        """Every run's curves overlaid; ``kl_off``: no run logs KL (beta = 0), said instead of "no data"."""
         funcs = sorted({k for s in series for k in s.reward_keys()})
         new = [(k.split("/")[1], k) for k in funcs if (k.split("/")[1], k) not in self.keys]
         if new:  # a reward function seen for the first time: one more plot
             self.keys += new
             self.mount_all(MetricPlot(id=self.plot_id(key), name=title) for title, key in new)
-            self.call_after_refresh(self.redraw, names, series, colors, cursor=cursor)
+            self.call_after_refresh(self.redraw, names, series, colors, cursor=cursor, kl_off=kl_off)
             return
         for title, key in self.keys:
             plot = self.query_one(f"#{self.plot_id(key)}", MetricPlot)
@@ -73,7 +74,7 @@ class OverlayCurves(Grid):
                 ymax = max(py) if ymax is None else max(ymax, max(py))
             label = f"{title} (rolling mean)" if smoothed else title
             plot.empty_message = None if xmin is not None else (
-                f"\n{title}\n\nnot logged (beta = 0)" if key == "kl" else f"\n{title}\n\nno data")
+                f"\n{title}\n\nnot logged (beta = 0)" if key == "kl" and kl_off else f"\n{title}\n\nno data yet")
             if ymin is not None and ymax is not None and ymax > ymin:
                 n = max(2, min(5, (plot.size.height - 3) // 2))  # no two ticks on one row
                 yt = [ymin + (ymax - ymin) * i / (n - 1) for i in range(n)]

@@ -109,19 +109,9 @@ def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def headline(store: RunStore, name: str | None = None, *, now: float | None = None) -> Headline:
-    """Final and best reward (means over a window of logged steps, so one lucky step does not count),
-    steps, time, final KL and alerts of one run."""
-    info = store.run_info()
-    fast = store.reward_series()  # its own column: no JSON parsed for a run of any length
-    if fast is not None:
-        rewards = [(st, r if r is not None else math.nan) for st, r in fast]
-        w = window_for(len(rewards))
-        rows = store.last_metrics(w)
-    else:  # a store from before that column: every row is read
-        rows = store.metrics()
-        rewards = [(st, m.get("reward")) for st, m in rows if isinstance(m.get("reward"), (int, float))]
-        w = window_for(len(rewards))
+def _reward_figures(rewards: list[tuple[int, float]]) -> tuple[float | None, float | None, int | None, int]:
+    """``(final, best, best step, window)`` from ``[(step, reward)]`` of every step that logged one."""
+    w = window_for(len(rewards))
     final = _mean([r for _, r in rewards[-w:]]) if rewards else None
     best = best_step = None
     total, count = 0.0, 0
@@ -133,6 +123,21 @@ def headline(store: RunStore, name: str | None = None, *, now: float | None = No
             total, count = total - vals[i - w], count - 1
         if i >= w - 1 and count and (best is None or total / count > best):
             best, best_step = total / count, rewards[i][0]
+    return final, best, best_step, w
+
+
+def headline(store: RunStore, name: str | None = None, *, now: float | None = None) -> Headline:
+    """Final and best reward (means over a window of logged steps, so one lucky step does not count),
+    steps, time, final KL and alerts of one run."""
+    info = store.run_info()
+    fast = store.reward_series()  # the reward's own column: no JSON parsed, whatever the run's length
+    if fast is not None:
+        final, best, best_step, w = _reward_figures([(st, r if r is not None else math.nan) for st, r in fast])
+        rows = store.last_metrics(w)
+    else:  # a store from before that column: every row is read
+        rows = store.metrics()
+        final, best, best_step, w = _reward_figures(
+            [(st, m.get("reward")) for st, m in rows if isinstance(m.get("reward"), (int, float))])
     kls = [m.get("kl") for _, m in rows[-w:]]
     funcs: dict[str, float] = {}
     for key in sorted({k for _, m in rows[-w:] for k in m if k.startswith("rewards/") and k.endswith("/mean")}):

@@ -155,9 +155,9 @@ REWARD_COLUMN_KEY = "reward_column"
 
 # The curves' summary: every numeric metric's extremes (and their steps), sum and count over buckets of
 # these many steps, written as each bucket completes. A reader of a long run reads the buckets of one
-# size (at most ~2,000 rows) and the raw steps after the last complete one, never every step.
-BUCKET_SIZES = (16, 256, 4096)
-SUMMARY_MAX_BUCKETS = 2000
+# size (at most ~1,000 rows) and the raw steps after the last complete one, never every step.
+BUCKET_SIZES = (16, 64, 256, 1024, 4096)
+SUMMARY_MAX_BUCKETS = 1000
 
 
 class StoreError(Exception):
@@ -522,8 +522,12 @@ class RunStore:
         last = self._read("SELECT MAX(step) FROM metrics")[0][0]
         if last is None or last < 4 * max_buckets:
             return None
-        size = next((z for z in BUCKET_SIZES if last / z <= max_buckets), BUCKET_SIZES[-1])
-        rows = self._read("SELECT bucket, data FROM curve_buckets WHERE size = ? ORDER BY bucket", (size,))
+        rows: list[tuple] = []
+        for size in [z for z in BUCKET_SIZES if last / z <= max_buckets] or [BUCKET_SIZES[-1]]:
+            # the finest size that gives few enough rows (a store written with other sizes has some of them)
+            rows = self._read("SELECT bucket, data FROM curve_buckets WHERE size = ? ORDER BY bucket", (size,))
+            if rows:
+                break
         if not rows:
             return None
         by_step: dict[int, dict[str, float]] = {}

@@ -253,7 +253,7 @@ class CompareScreen(Screen):
         from grpotui.tui.screens.text import TextModal
 
         notes = [(name, h.note) for name, h in zip(self.names, self.heads, strict=False)]
-        self.app.push_screen(TextModal("Notes", notes or [(n, "") for n in self.names]))
+        self.app.push_screen(TextModal("notes", notes or [(n, "") for n in self.names], note=True))
 
     def _fill_table(self) -> None:
         """The figures and the differing keys; cells change in place so the cursor and scroll stay."""

@@ -229,7 +229,7 @@ class RunsScreen(Screen):
         from grpotui.tui.screens.text import TextModal
 
         if name := self.current:
-            self.app.push_screen(TextModal(f"Note of {name}", self._run(name).get("note") or ""))
+            self.app.push_screen(TextModal(f"note of {name}", self._run(name).get("note") or "", note=True))
 
     def action_edit_note(self) -> None:
         if name := self.current:

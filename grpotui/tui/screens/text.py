@@ -1,4 +1,7 @@
-"""A text shown whole (a run's note, every compared run's note): run data is shown as text, never markup."""
+"""A scrollable text (a run's traceback, a run's note, every compared run's note), closed with escape or q.
+
+Run data is shown as text, never as markup.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +14,38 @@ from textual.widgets import Static
 
 
 class TextModal(ModalScreen[None]):
-    """``title`` and ``body`` (plain text, or a list of ``(heading, text)`` parts), scrollable; any of
-    escape, enter, q or v closes it."""
+    """Show a long text as it is (never as markup); ``text`` may be ``[(heading, text), ...]``."""
 
     DEFAULT_CSS = """
     TextModal { align: center middle; }
     TextModal > VerticalScroll {
-        width: 80%; max-width: 100; height: auto; max-height: 80%;
-        border: thick $primary; background: $surface; padding: 1 2;
+        width: 95%; height: 90%; border: thick $error; background: $surface; padding: 0 1;
+    }
+    TextModal.-note > VerticalScroll {
+        width: 80%; max-width: 100; height: auto; max-height: 80%; border: thick $primary;
     }
     """
-    BINDINGS = [Binding("escape,enter,q,v", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,q", "dismiss", "Close"), Binding("enter,v", "dismiss", show=False)]
 
-    def __init__(self, title: str, body: str | list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.title_text = title
-        self.parts = [("", body)] if isinstance(body, str) else body
+    def __init__(self, title: str, text: str | list[tuple[str, str]], *, note: bool = False) -> None:
+        super().__init__(classes="-note" if note else None)
+        self.title_text, self.text = title, text
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(Text(self.title_text, style="bold underline"))
-            for heading, text in self.parts:
-                if heading:
-                    yield Static(Text("\n" + heading, style="bold"))
-                yield Static(Text(text or "(no note)", style="" if text else "dim italic"))
+        with VerticalScroll() as box:
+            box.border_title = self.title_text
+            yield Static(self._body())
+
+    def _body(self) -> Text:
+        if isinstance(self.text, str):
+            return Text(self.text) if self.text else Text("(no note)", style="dim italic")
+        out = Text()
+        for i, (heading, body) in enumerate(self.text):
+            if i:
+                out.append("\n\n")
+            out.append(heading + "\n", style="bold")
+            if body:
+                out.append(body)
+            else:
+                out.append("(no note)", style="dim italic")
+        return out

@@ -214,18 +214,29 @@ async def test_compact_comparison_moves_views_into_tabs(pair: Path) -> None:
         assert screen.has_class("-compact") and screen.query_one("#ccurves").display
         assert not screen.query_one("#cbottom").display
         curves = screen.query_one("#ccurves")
+        # focus and layout settle a few frames later on a busy machine: wait for them, then assert
+        await _settled(pilot, lambda: app.focused is curves and curves.max_scroll_y > 0)
         assert app.focused is curves and curves.max_scroll_y > 0  # plots below: the keys scroll to them
         await pilot.press("pagedown")
-        await pilot.pause(0.1)
+        await _settled(pilot, lambda: curves.scroll_y > 0)
         assert curves.scroll_y > 0
         await pilot.press("2")
-        await pilot.pause(0.1)
+        await _settled(pilot, lambda: screen.query_one("#cdiff").display
+                       and not screen.query_one("#ctop").display)
         assert screen.query_one("#cdiff").display and not screen.query_one("#ctop").display
         assert not screen.query_one("#ccol-0").display
         await pilot.press("3")
-        await pilot.pause(0.1)
+        await _settled(pilot, lambda: screen.query_one("#ccol-0").display)
         assert screen.query_one("#ccol-0").display and not screen.query_one("#ctop").display
         assert not screen.query_one("#cdiff").display
+
+
+async def _settled(pilot, pred, seconds: float = 10.0) -> None:
+    """Until ``pred()`` holds or ``seconds`` pass (the assertion after it says what did not happen)."""
+    for _ in range(int(seconds / 0.05)):
+        if pred():
+            return
+        await pilot.pause(0.05)
 
 
 # ----------------------------------------------------------------------------- notes, tags, deleting

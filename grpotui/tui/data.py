@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grpotui.store.db import Group, RunStore
+from grpotui.store.db import ACTIVE_STATUSES, Group, RunStore
 from grpotui.store.paths import STORE_FILE
 from grpotui.store.runs import effective_status, find_run
 
@@ -246,9 +246,7 @@ class RunWatcher:
         """A run that ended with verdicts pending (its judge was killed with it): judge the rest now, in
         the background at idle priority, once per dashboard."""
         self._info_config = info.get("config")
-        if self._finishing or info["status"] in ("starting", "running", "pausing", "paused", "stopping"):
-            return
-        if effective_status(info) != "lost" and info["status"] not in ("finished", "stopped", "failed", "killed"):
+        if self._finishing or effective_status(info) in ACTIVE_STATUSES:  # a lost run counts as ended
             return
         self._finishing = True
         if self.store.count_pending():

@@ -127,8 +127,7 @@ class CompareScreen(Screen):
         self.set_class(compact, "-compact")
         curves = self.query_one(OverlayCurves)
         curves.can_focus = compact  # taller than the screen there: keys scroll it
-        if compact and self.view == "curves":
-            curves.call_after_refresh(curves.focus)
+        self.call_after_refresh(self._focus_view)
         self._dirty = True
         self.refresh_bindings()
 
@@ -139,11 +138,17 @@ class CompareScreen(Screen):
         if tabs.active != f"ctab-{view}":
             tabs.active = f"ctab-{view}"
         self._dirty = True
-        if self.compact:  # the keys go to what is on show
-            self.query_one({"curves": "#ccurves", "differences": "#cdiff",
-                            "groups": "#cgroups-0 OptionList"}[view]).focus()
+        self._focus_view(force=True)
         if self.is_mounted and self.heads:
             self.call_after_refresh(self._redraw_curves)
+
+    def _focus_view(self, force: bool = False) -> None:
+        """Compact: the keys go to the view on show (unless the user has focused something else)."""
+        if not self.compact or not self.is_mounted:
+            return
+        if force or self.focused is None or isinstance(self.focused, Tabs):
+            self.query_one({"curves": "#ccurves", "differences": "#cdiff",
+                            "groups": "#cgroups-0 OptionList"}[self.view]).focus()
 
     @on(Tabs.TabActivated, "#cviews")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -231,6 +236,7 @@ class CompareScreen(Screen):
         if self._dirty:
             self._redraw_curves()
         self.query_one("#ccurves").loading = False
+        self.call_after_refresh(self._focus_view)  # a loading widget takes no focus
         self.refresh_bindings()
 
     def _legend(self) -> None:

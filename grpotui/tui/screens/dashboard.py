@@ -110,8 +110,7 @@ class DashboardScreen(Screen):
         self.set_class(compact, "-compact")
         curves = self.query_one(CurvesPanel)
         curves.can_focus = compact  # its plots are taller than the screen there: keys scroll them
-        if compact and self.view == "curves":
-            curves.call_after_refresh(curves.focus)
+        self.call_after_refresh(self._focus_view)
         self._curves_dirty = True
         self.refresh_bindings()
 
@@ -122,10 +121,15 @@ class DashboardScreen(Screen):
         if tabs.active != f"tab-{view}":
             tabs.active = f"tab-{view}"
         self._curves_dirty = True
-        if self.compact:  # the keys go to what is on show
-            target = {"curves": "#curves", "groups": "#groups OptionList", "completions": "#completions VerticalScroll",
-                      "system": "#alerts"}[view]
-            self.query_one(target).focus()
+        self._focus_view(force=True)
+
+    def _focus_view(self, force: bool = False) -> None:
+        """Compact: the keys go to the view on show (unless the user has focused something else)."""
+        if not self.compact or not self.is_mounted:
+            return
+        if force or self.focused is None or isinstance(self.focused, Tabs):
+            self.query_one({"curves": "#curves", "groups": "#groups OptionList",
+                            "completions": "#completions VerticalScroll", "system": "#alerts"}[self.view]).focus()
 
     @on(Tabs.TabActivated, "#views")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -200,6 +204,7 @@ class DashboardScreen(Screen):
         if self._curves_dirty:
             self._redraw_curves()
         self.query_one(CurvesPanel).loading = False
+        self.call_after_refresh(self._focus_view)  # a loading widget takes no focus
 
     def _show_groups(self, step: int, groups: list[Group]) -> None:
         self._shown_step, self._shown_groups = step, len(groups)

@@ -53,7 +53,8 @@ def main() -> None:
     print("| cache | `grpotui demo` returns (median) | first recorded step (median) |")
     print("| --- | --- | --- |")
     for label, xs in (("cold (builds model and data)", cold), ("warm (cached)", warm)):
-        print(f"| {label} | {statistics.median(x[0] for x in xs):.2f} s | {statistics.median(x[1] for x in xs):.2f} s |")
+        returns, first = statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs)
+        print(f"| {label} | {returns:.2f} s | {first:.2f} s |")
 
 
 if __name__ == "__main__":

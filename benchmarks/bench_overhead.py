@@ -135,7 +135,7 @@ def main() -> None:
     records = {"none": "-", "grpotui": "metrics + every completion with its group + system + health",
                "tensorboard": "scalars", "wandb": "scalars (offline)", "trackio": "scalars"}
     for v in variants:
-        ratio = statistics.median(t / n for t, n in zip(times[v], times["none"]))
+        ratio = statistics.median(t / n for t, n in zip(times[v], times["none"], strict=False))
         print(f"| {v} | {statistics.median(times[v]):.2f}s | {ratio:.3f}x | {records[v]} |")
     if drain:
         print(f"\ngrpotui's verdicts still pending when training ended were judged {statistics.median(drain):.1f} s "

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from grpotui.store import RunStore
 
-
 # Every key GRPOTrainer logs a step (trl 1.16), so that reading metrics costs what it costs on a real run.
 TRL_LOGS = {
     "loss": 0.1, "grad_norm": 0.8, "learning_rate": 1e-6, "num_tokens": 1.2e6, "completions/mean_length": 250.0,
@@ -43,7 +42,7 @@ def main() -> None:
     ap.add_argument("--dir", default=None, help="where to write the store (default: a temp dir)")
     a = ap.parse_args()
     rng = random.Random(0)
-    words = "the answer is step so we add multiply total each then because".split()
+    words = ["the", "answer", "is", "step", "so", "we", "add", "multiply", "total", "each", "then", "because"]
     texts = [" ".join(rng.choice(words) for _ in range(a.text // 5))[: a.text] + f" The answer is {i}."
              for i in range(200)]
     d = Path(a.dir or tempfile.mkdtemp(prefix="grpotui-store-"))
@@ -57,7 +56,8 @@ def main() -> None:
     print(f"command: python benchmarks/bench_store.py --steps {a.steps} --groups {a.groups} "
           f"--group-size {a.group_size} --text {a.text}")
     print(f"{per_step} completions a step of ~{a.text} characters; store in {d}\n")
-    print("| steps | completions | store size | write rate (completions/s) | MB/s | read one step's groups: median | p95 |")
+    print("| steps | completions | store size | write rate (completions/s) | MB/s "
+          "| read one step's groups: median | p95 |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     t_start = time.perf_counter()
     written_since, t_since = 0, time.perf_counter()
@@ -65,7 +65,7 @@ def main() -> None:
         groups = []
         for g in range(a.groups):
             comps = []
-            for i in range(a.group_size):
+            for _ in range(a.group_size):
                 ok = rng.random() < 0.5
                 comps.append({"completion": rng.choice(texts), "answer": "18" if ok else "17",
                               "verdict": "right" if ok else "wrong", "reward": float(ok),

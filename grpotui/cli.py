@@ -376,29 +376,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- control
 def cmd_control(args: argparse.Namespace) -> int:
-    from grpotui.store.runs import effective_status
+    from grpotui import control
+    from grpotui.store.runs import find_run
 
-    command = args.command
-    with _open(args.name, readonly=False) as store:
-        info = store.run_info()
-        status = effective_status(info)
-        if status not in ACTIVE_STATUSES:
-            raise UsageError(f"run {args.name!r} is {status}: there is nothing to {command}")
-        if command == "resume" and status not in ("paused", "pausing"):
-            raise UsageError(f"run {args.name!r} is {status}, not paused")
-        if command != "kill":
-            store.issue_command(command)
-            when = {"pause": "pauses at the next step boundary", "resume": "resumes",
-                    "stop": "saves a checkpoint at the next step boundary, then stops"}[command]
-            print(f"{args.name}: {command} sent; the run {when}")
-            return 0
-        from grpotui.store.runs import kill_run
-
-        final = kill_run(store, grace=args.grace)
-    if final != "killed":
-        print(f"{args.name}: {final} (it ended before the kill)")
-        return 0
-    print(f"{args.name}: killed")
+    try:
+        sent = control.send(find_run(args.name), args.command, name=args.name, grace=getattr(args, "grace", 10.0))
+    except control.ControlRefused as e:
+        raise UsageError(str(e)) from None
+    print(f"{args.name}: {sent.text}")
     return 0
 
 

@@ -96,7 +96,7 @@ def write(items: Iterable[dict[str, Any]], fmt: str, out: IO[str], *, scan: int 
     # CSV needs its columns up front: take them from the first rows (a run's reward functions and
     # system fields do not change), then stream the rest without holding them in memory.
     it = iter(items)
-    head = [_flat(r) for r in it] if scan is None else [_flat(r) for _, r in zip(range(scan), it)]
+    head = [_flat(r) for r in it] if scan is None else [_flat(r) for _, r in zip(range(scan), it, strict=False)]
     cols: dict[str, None] = {}
     for r in head:
         cols.update(dict.fromkeys(r))

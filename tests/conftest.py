@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -42,10 +43,8 @@ def _end_runners(home: Path) -> None:
     for proc in psutil.process_iter(["cmdline"]):
         cmd = proc.info.get("cmdline") or []
         if any(arg.startswith(runs) for arg in cmd) and "grpotui.runner" in cmd:
-            try:
+            with contextlib.suppress(psutil.Error):
                 proc.kill()
-            except psutil.Error:
-                pass
 
 
 def run_cli(*args: str, home: Path, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:

@@ -51,7 +51,7 @@ def write_recorded_run(home: Path, name: str = "gsm8k-qwen", steps: int = 40, *,
             prompt, expected = PROMPTS[(step + g) % len(PROMPTS)]
             comps = []
             zero_spread = step % 7 == 0 and g == 0
-            for i in range(group_size):
+            for _ in range(group_size):
                 text, answer, verdict = _completion(rng, expected, 0.0 if zero_spread else p_right)
                 if zero_spread:
                     text, answer, verdict = "The answer is 1.", "1", "wrong"
@@ -66,21 +66,23 @@ def write_recorded_run(home: Path, name: str = "gsm8k-qwen", steps: int = 40, *,
                 c["advantage"] = (c["reward"] - mean) / sd
             rows.append({"prompt": prompt, "expected": expected, "completions": comps})
         s.record_groups(step, rows)
-        flat = [c["reward"] for r in rows for c in r["completions"]]
+        comps_all = [c for r in rows for c in r["completions"]]
+        flat = [c["reward"] for c in comps_all]
         s.record_metrics(step, {
             "reward": sum(flat) / len(flat), "reward_std": 0.4 - 0.2 * step / steps,
             "frac_reward_zero_std": 0.5 if step % 7 == 0 else 0.0, "kl": 0.001 * step * math.sqrt(lr / 5e-6),
             "loss": 0.01 * math.sin(step), "entropy": 1.5 - step / steps * (skill / 0.6), "grad_norm": 0.5,
             "completions/mean_length": 60 + step, "completions/clipped_ratio": 0.0,
-            "rewards/correctness/mean": sum(c["rewards"]["correctness"] for r in rows for c in r["completions"]) / len(flat),
-            "rewards/format/mean": sum(c["rewards"]["format"] for r in rows for c in r["completions"]) / len(flat),
+            "rewards/correctness/mean": sum(c["rewards"]["correctness"] for c in comps_all) / len(flat),
+            "rewards/format/mean": sum(c["rewards"]["format"] for c in comps_all) / len(flat),
         })
     s.record_system({"cpu_percent": 37.0, "cpu_count": 16, "ram_used": 21 * 2**30, "ram_total": 64 * 2**30,
                      "proc_rss": 3 * 2**30, "gpus": [{"index": 0, "name": "NVIDIA GeForce RTX 4090", "util": 87,
                      "mem_used": 19 * 2**30, "mem_total": 24 * 2**30, "temp_c": 71, "power_w": 320.0,
                      "proc_mem": 18 * 2**30}], "gpu_source": "nvml"}, step=steps)
     if alerts:
-        s.record_alert(step=steps // 2, rule="kl_blowup", severity="warning", message="KL 0.020 above 10x its recent level")
+        s.record_alert(step=steps // 2, rule="kl_blowup", severity="warning",
+                       message="KL 0.020 above 10x its recent level")
     if status != "running":
         s.set_status(status, f"{steps} steps" if status == "finished" else status, step=steps,
                      exit_code={"finished": 0, "failed": 1, "stopped": 4, "killed": 5}.get(status))

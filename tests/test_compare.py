@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
-
 from conftest import compare_loaded as _compare_loaded
 from conftest import run_cli
 from conftest import settle as _settle
+from recorded import write_recorded_run
+from textual.widgets import DataTable
+
 from grpotui.compare import align_groups, config_diff, flatten
 from grpotui.store import Group, RunStore
 from grpotui.store.paths import STORE_FILE
@@ -26,7 +27,6 @@ from grpotui.tui.screens.prompt import PromptModal
 from grpotui.tui.screens.runs import RunsScreen
 from grpotui.tui.widgets.completions import CompletionsView
 from grpotui.tui.widgets.groups import GroupSpreadPanel
-from recorded import write_recorded_run
 
 STEPS = 30
 LRS = {"lr-low": "5e-3", "lr-high": "2e-2"}

@@ -90,7 +90,8 @@ def test_set_overrides(tmp_path: Path, home: Path) -> None:
 
 
 def test_reward_specs_checked_without_running_them(tmp_path: Path, home: Path) -> None:
-    (tmp_path / "my_rewards.py").write_text("raise SystemExit('must not run')\ndef good(prompts, completions, **kw):\n    return []\n")
+    (tmp_path / "my_rewards.py").write_text(
+        "raise SystemExit('must not run')\ndef good(prompts, completions, **kw):\n    return []\n")
     cfg = config.load(_write(tmp_path, GOOD), ["rewards=['my_rewards.py:good', 'json:loads']"])
     assert cfg["rewards"] == [f"{(tmp_path / 'my_rewards.py').resolve()}:good", "json:loads"]
     with pytest.raises(ConfigError, match="defines no 'missing'"):

@@ -84,8 +84,9 @@ async def test_dashboard_shows_vram_from_nvml(home: Path) -> None:
         from rich.console import Console
 
         panel = app.screen.query_one(SystemPanel)
-        console = Console(width=100, record=True, file=open(os.devnull, "w"))
-        console.print(panel._table(panel.sample))
+        with open(os.devnull, "w") as devnull:
+            console = Console(width=100, record=True, file=devnull)
+            console.print(panel._table(panel.sample))
         text = console.export_text()
     assert "GPU0" in text and "VRAM" in text and "19.0/24 GiB" in text and "run 18.0" in text
 

@@ -54,7 +54,8 @@ def healthy_series(steps: int = 800, seed: int = 0):
         metrics.append((step, {
             "reward": sum(c["reward"] for g in gs for c in g["completions"]) / (2 * G),
             "frac_reward_zero_std": _frac_zero(gs), "entropy": 2.9 - 1.7 * step / steps + 0.05 * rng.random(),
-            "kl": kl, "loss": 0.01 * rng.random(), "grad_norm": 0.5, "completions/clipped_ratio": 0.85 + 0.1 * rng.random(),
+            "kl": kl, "loss": 0.01 * rng.random(), "grad_norm": 0.5,
+            "completions/clipped_ratio": 0.85 + 0.1 * rng.random(),
         }))
     return metrics, groups
 

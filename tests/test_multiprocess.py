@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import status_of, wait_for
+
 from grpotui.runner.launch import runner_command
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from conftest import REPO, compare_loaded
+from recorded import write_recorded_run
+
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE
 from grpotui.tui.app import make_app
 from grpotui.tui.widgets.curves import int_ticks
-from recorded import write_recorded_run
 
 
 def _store(home: Path, name: str, beta: float, metrics: list[dict]) -> None:
@@ -72,7 +73,7 @@ async def test_comparison_columns_fit_what_they_hold(home: Path) -> None:
                 cell = table.get_cell(row, col.key)
                 text = (str(cell).splitlines() or [""])[0]
                 assert col.get_render_width(table) >= len(text) + 2 * table.cell_padding, (text, col.width)
-        assert any("0.181 @ 12345" == str(table.get_cell(r, "run-1")) for r in table.rows)
+        assert any(str(table.get_cell(r, "run-1")) == "0.181 @ 12345" for r in table.rows)
 
 
 async def test_a_note_is_shown_whole_on_demand(home: Path) -> None:

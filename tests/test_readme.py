@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, data_dir
 
 README = (REPO / "README.md").read_text()

@@ -13,17 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, status_of, wait_for
+from recorded import write_recorded_run
+
 from grpotui.runner.session import kills_user_processes
 from grpotui.store import RunStore
 from grpotui.store.fs import NetworkFilesystem, check_local
 from grpotui.store.paths import STORE_FILE
-from recorded import write_recorded_run
-
-
-
-
 
 
 def _check_complete(store: RunStore) -> int:

@@ -21,7 +21,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from recorded import write_recorded_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

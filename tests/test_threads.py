@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import status_of, wait_for
+
 from grpotui.runner import threads
 
 pytestmark = pytest.mark.slow

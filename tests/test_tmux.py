@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import wait_for
+
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE
 
@@ -104,5 +104,6 @@ def test_demo_dashboard_pause_resume_kill_then_leave_and_attach(home: Path) -> N
         store.close()
     finally:
         t.kill()
-        subprocess.run([sys.executable, "-m", "grpotui", "kill", "t2"], env={"GRPOTUI_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        subprocess.run([sys.executable, "-m", "grpotui", "kill", "t2"],
+                       env={"GRPOTUI_HOME": str(home), "PATH": "/usr/bin:/bin"},
                        capture_output=True)

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import settle as _settle
+from recorded import write_recorded_run
 from textual.widgets import DataTable
 
-from conftest import settle as _settle
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE
 from grpotui.tui.app import make_app
@@ -19,9 +20,6 @@ from grpotui.tui.screens.runs import RunsScreen
 from grpotui.tui.widgets.completions import CompletionsView
 from grpotui.tui.widgets.groups import GroupSpreadPanel
 from grpotui.tui.widgets.header import RunHeader
-from recorded import write_recorded_run
-
-
 
 
 async def _until(pilot, pred, timeout: float = 60.0, what: str = "condition") -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import compare_loaded as _compare_loaded
-from grpotui.tui.app import make_app
 from recorded import write_recorded_run
+
+from grpotui.tui.app import make_app
 
 
 async def _loaded(pilot) -> None:

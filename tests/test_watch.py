@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, status_of, wait_for
+
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE
 

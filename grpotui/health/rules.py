@@ -90,10 +90,10 @@ def resolve(section: dict[str, Any] | None) -> dict[str, Any]:
                     problems.append(f"health.{name}.{key}: expected a whole number, got {value!r}")
                     continue
                 value = type(default)(value)
-            elif isinstance(default, list):
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    problems.append(f"health.{name}.{key}: expected a list of metric names")
-                    continue
+            elif isinstance(default, list) and (
+                    not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+                problems.append(f"health.{name}.{key}: expected a list of metric names")
+                continue
             rule[key] = value
         out["rules"][name] = rule
     if problems:

@@ -14,6 +14,7 @@ honours pause / stop / kill at step boundaries.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import inspect
 import os
 import socket
@@ -172,10 +173,8 @@ class GRPOTUICallback(LightCallback):
     def _at_exit(self) -> None:
         """A script that dies in training leaves no active run behind."""
         if self.recorder is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.recorder.close(timeout=10)
-            except Exception:
-                pass
         if self.store is None or not self._owns_run:
             return
         try:

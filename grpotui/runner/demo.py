@@ -7,6 +7,7 @@ file written last, so a second call, or a second process racing the first, reuse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -199,10 +200,8 @@ def build_demo_model(dest: Path) -> Path:
             return dest
         if dest.exists():  # an incomplete leftover: move it aside, then drop it
             stale = Path(tempfile.mkdtemp(prefix=f".{dest.name}.stale.", dir=dest.parent))
-            try:
+            with contextlib.suppress(OSError):
                 os.replace(dest, stale / "old")
-            except OSError:
-                pass
             shutil.rmtree(stale, ignore_errors=True)
         try:
             os.replace(tmp, dest)
@@ -262,7 +261,7 @@ def demo_assets(cache_dir: Path) -> tuple[Path, Path]:
 def demo_reward(completions: list[Any], answer: list[str], **_: Any) -> list[float]:
     """1.0 when a completion, stripped of whitespace and EOS, starts with the right sum."""
     out = []
-    for completion, ans in zip(completions, answer):
+    for completion, ans in zip(completions, answer, strict=False):
         text = completion if isinstance(completion, str) else completion[-1]["content"]
         text = text.replace(EOS_TOKEN, "").strip()
         out.append(1.0 if text.startswith(str(ans).strip()) else 0.0)

@@ -24,6 +24,7 @@ Two ways to run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import select
 import signal
@@ -79,10 +80,8 @@ def _lower_priority() -> None:
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
-        try:
+        with contextlib.suppress(OSError):
             os.nice(19)
-        except OSError:
-            pass
 
 
 def _alive(pid: int | None) -> bool:

@@ -94,7 +94,7 @@ def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: di
         print(f"grpotui: warning: {warning}", file=sys.stderr)
     old = os.umask(0o077)
     try:
-        log = open(run_dir / LOG_FILE, "ab")
+        log = open(run_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child, closed once it started
     finally:
         os.umask(old)
     with log:

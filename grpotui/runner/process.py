@@ -7,6 +7,7 @@ before the slow imports, builds the trainer, trains, and records how the run end
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,8 +15,8 @@ import socket
 import sys
 import time
 import traceback
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -162,10 +163,8 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
     try:
         trainer.train(resume_from_checkpoint=resume_from)
     except BaseException:
-        try:
+        with contextlib.suppress(Exception):  # the training's own error is the one to report
             recorder.close()
-        except Exception:  # noqa: BLE001 - the training's own error is the one to report
-            pass
         raise
     recorder.close()
     step = int(trainer.state.global_step)

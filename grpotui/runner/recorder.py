@@ -6,9 +6,9 @@ there, see :mod:`grpotui.runner.writer`). A verdict is taken as it is where this
 judged that completion (grpotui's own ``correctness`` reward did), else it is recorded ``pending`` and the
 judge process fills it in (:mod:`grpotui.runner.judge`): extraction and math-verify never run here.
 
-A trainer callback (duck-typed: see :mod:`grpotui.runner.events`) records TRL's logged metrics and acts on control at step boundaries. Callbacks are
-not handed the trainer, so :meth:`Recorder.attach` wraps the trainer instance's
-``_generate_and_score_completions``: after each generation the last ``generation batch`` rows of
+A trainer callback (duck-typed: see :mod:`grpotui.runner.events`) records TRL's logged metrics and acts
+on control at step boundaries. Callbacks are not handed the trainer, so :meth:`Recorder.attach` wraps the
+trainer instance's ``_generate_and_score_completions``: after each generation the last ``generation batch`` rows of
 ``trainer._logs`` are that generation's prompts, completions, per-function rewards and advantages, in
 generation order, so a row's group is ``index // num_generations`` (grouped by position, never by prompt).
 """
@@ -19,6 +19,7 @@ import math
 import os
 import statistics
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -77,6 +78,8 @@ class Recorder(LightCallback):
         self.progress = progress
         self.trainer: Any = None
         self._groups_in_step: dict[int, int] = {}
+        self._batch: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        self._batch_lock = threading.Lock()
         self._pause_in_log = False
         self._warned = False
         self.is_main = True
@@ -145,7 +148,7 @@ class Recorder(LightCallback):
             text = completion_text(completions[i])
             rewards = {name: _num(per_func[name][i]) if i < len(per_func.get(name, ())) else None for name in names}
             # as TRL sums them: weighted, functions that gave no reward (None / NaN) left out
-            vals = [(rewards[nm], w) for nm, w in zip(names, weights)
+            vals = [(rewards[nm], w) for nm, w in zip(names, weights, strict=False)
                     if rewards.get(nm) is not None and math.isfinite(rewards[nm])]
             total = sum(v * w for v, w in vals) if vals else None
             raw = answers[i]
@@ -173,7 +176,7 @@ class Recorder(LightCallback):
                 {"prompt": chunk[0]["prompt"], "expected": chunk[0]["expected"], "completions": chunk}
             )
         first = self._groups_in_step.get(step, 0)
-        self.writer.submit(self._write_generation, step, groups, first)
+        self._hand_over(self._write_generation, step, groups, first)
         self._groups_in_step = {step: first + len(groups)}
         if self.health is not None:
             self.health.observe_groups(step, groups)
@@ -204,13 +207,29 @@ class Recorder(LightCallback):
         except OSError as e:
             self._warn(f"cannot start the judge process ({e}); verdicts stay pending")
 
+    def _hand_over(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Keep a write for this step's one hand-over to the writer (:meth:`_send`)."""
+        with self._batch_lock:
+            self._batch.append((fn, args, kwargs))
+
+    def _send(self) -> None:
+        """Hand the step's writes to the writer thread at once: one queue item and one wake-up a step,
+        not one per generation, metrics row and alert (with tiny completions those were a visible share
+        of a step)."""
+        with self._batch_lock:
+            batch, self._batch = self._batch, []
+        if batch and self.writer is not None:
+            self.writer.submit(_run_all, batch)
+
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every row handed over is in the store."""
         if self.writer is not None:
+            self._send()
             self.writer.flush(timeout)
 
     def close(self, timeout: float | None = 30) -> None:
         if self.writer is not None:
+            self._send()
             self.writer.close(timeout)
 
     def _warn(self, msg: str) -> None:
@@ -251,6 +270,8 @@ class Recorder(LightCallback):
             ctl.step = step
             if ctl.threads is not None:
                 ctl.threads.apply()
+        if not control.should_log:  # a step that logs hands its rows over with its metrics (on_log)
+            self._send()
         stop = ctl is not None and ctl.stop_requested.is_set()
         pause = ctl is not None and ctl.pause_requested.is_set()
         if self.world > 1:  # every rank acts on the main one's decision, at the same step
@@ -281,7 +302,7 @@ class Recorder(LightCallback):
     # ------------------------------------------------------------ health
     def _act(self, alert: Alert, control: Any) -> None:
         """Record an alert and do what its rule's action says."""
-        self.writer.submit(self.store.record_alert, step=alert.step, rule=alert.rule, severity=alert.severity,
+        self._hand_over(self.store.record_alert, step=alert.step, rule=alert.rule, severity=alert.severity,
                            message=alert.message, action=alert.action, values=alert.values)
         print(f"grpotui: ALERT step {alert.step} {alert.rule} ({alert.action}): {alert.message}", flush=True)
         ctl = self.controller
@@ -325,18 +346,32 @@ class Recorder(LightCallback):
         step = int(state.global_step)
         if self.is_main and logs:
             if "train_runtime" in logs:
-                self.writer.submit(self.store.update_run, summary={k: _num(v) for k, v in logs.items()})
+                self._hand_over(self.store.update_run, summary={k: _num(v) for k, v in logs.items()})
             else:
                 metrics = {k: v for k, v in logs.items() if isinstance(v, (int, float)) or v is None}
-                self.writer.submit(self.store.record_metrics, step, metrics)
+                self._hand_over(self.store.record_metrics, step, metrics)
                 if self.progress:
                     self.progress(step, state.max_steps, metrics)
                 if self.health is not None:
                     for alert in self.health.observe_metrics(step, metrics):
                         self._act(alert, control)
+            self._send()
         if self._pause_in_log:
             self._pause_in_log = False
             self._pause_here(step, control)
+
+
+def _run_all(batch: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]) -> None:
+    """On the writer thread: a step's writes, in the order they were handed over (one failing does not
+    keep the others out; the first error goes back to the training thread)."""
+    error: BaseException | None = None
+    for fn, args, kwargs in batch:
+        try:
+            fn(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - raised once the rest is written
+            error = error or e
+    if error is not None:
+        raise error
 
 
 def _has_gpu() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -29,10 +30,8 @@ class SystemSampler:
 
     def _pids(self) -> set[int]:
         pids = {self._proc.pid}
-        try:
+        with contextlib.suppress(psutil.Error):
             pids |= {c.pid for c in self._proc.children(recursive=True)}
-        except psutil.Error:
-            pass
         return pids
 
     def _gpus(self) -> list[dict[str, Any]]:
@@ -42,12 +41,12 @@ class SystemSampler:
         for i, h in enumerate(self._handles):
             g: dict[str, Any] = {"index": i}
             for key, fn in (
-                ("name", lambda: nv.nvmlDeviceGetName(h)),
-                ("util", lambda: nv.nvmlDeviceGetUtilizationRates(h).gpu),
-                ("mem_used", lambda: nv.nvmlDeviceGetMemoryInfo(h).used),
-                ("mem_total", lambda: nv.nvmlDeviceGetMemoryInfo(h).total),
-                ("temp_c", lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)),
-                ("power_w", lambda: nv.nvmlDeviceGetPowerUsage(h) / 1000.0),
+                ("name", lambda h=h: nv.nvmlDeviceGetName(h)),
+                ("util", lambda h=h: nv.nvmlDeviceGetUtilizationRates(h).gpu),
+                ("mem_used", lambda h=h: nv.nvmlDeviceGetMemoryInfo(h).used),
+                ("mem_total", lambda h=h: nv.nvmlDeviceGetMemoryInfo(h).total),
+                ("temp_c", lambda h=h: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)),
+                ("power_w", lambda h=h: nv.nvmlDeviceGetPowerUsage(h) / 1000.0),
             ):
                 try:
                     v = fn()
@@ -75,10 +74,8 @@ class SystemSampler:
                 rss = self._proc.memory_info().rss
                 s["proc_cpu_percent"] = self._proc.cpu_percent(None)
             for child in self._proc.children(recursive=True):  # every rank, every worker
-                try:
+                with contextlib.suppress(psutil.Error):
                     rss += child.memory_info().rss
-                except psutil.Error:
-                    pass
             s["proc_rss"] = rss
         except psutil.Error:
             pass

@@ -12,6 +12,7 @@ Light: psutil and the run stores only; torch is imported only to re-balance, in 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -162,7 +163,5 @@ class Rebalancer:
             torch.set_num_threads(int(wanted.threads or 1))
             print(f"grpotui: cpu threads {wanted.describe()}", flush=True)
         self.current = wanted
-        try:
+        with contextlib.suppress(Exception):
             record(self.store, wanted)
-        except Exception:
-            pass

@@ -5,9 +5,9 @@ This is the heavy side (torch, transformers, trl, datasets); only the runner pro
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -129,9 +129,9 @@ def load_dataset_from(cfg: dict[str, Any], *, tokenizer: Any, seed: int) -> Any:
     chat = d.get("chat_template", "auto")
     if chat == "auto":
         chat = bool(getattr(tokenizer, "chat_template", None))
-    template, system = d.get("prompt_template") or "{%s}" % pf, d.get("system_prompt")
+    template, system = d.get("prompt_template") or f"{{{pf}}}", d.get("system_prompt")
     if template == "{prompt}" and pf != "prompt":
-        template = "{%s}" % pf
+        template = f"{{{pf}}}"
 
     def to_prompt(row: dict[str, Any]) -> dict[str, Any]:
         text = template.format(**row)
@@ -205,11 +205,11 @@ def model_init_kwargs(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
     kw: dict[str, Any] = {"trust_remote_code": m["trust_remote_code"]}
     if m["dtype"] != "auto":
         kw["dtype"] = m["dtype"]
-    if backend == "transformers" and m["load_in_4bit"] and cuda_available():
-        if importlib.util.find_spec("bitsandbytes") is not None:
-            from transformers import BitsAndBytesConfig
+    if backend == "transformers" and m["load_in_4bit"] and cuda_available() \
+            and importlib.util.find_spec("bitsandbytes") is not None:
+        from transformers import BitsAndBytesConfig
 
-            kw["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4")
+        kw["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4")
     return kw
 
 

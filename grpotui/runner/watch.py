@@ -10,6 +10,7 @@ the process group (SIGSTOP / SIGCONT, SIGTERM, SIGKILL).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -81,10 +82,8 @@ def supervise(run_dir: Path) -> int:
             store.set_status("failed", f"cannot start {command[0]!r}: {e.strerror or e}", exit_code=EXIT_USAGE)
             return EXIT_USAGE
     store.set_status("running", f"started {' '.join(command)[:200]} (pid {child.pid})")
-    try:  # the supervisor only samples and waits: below the training in priority
+    with contextlib.suppress(OSError):  # the supervisor only samples and waits: below the training in priority
         os.nice(10)
-    except OSError:
-        pass
     sampler = SystemSampler(child.pid)
     stopping = killing = False
 

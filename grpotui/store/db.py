@@ -674,7 +674,7 @@ class RunStore:
         if not rows:
             raise StoreError(f"{self.path}: the run row is missing")
         cols = [d[0] for d in self._conn.execute("SELECT * FROM run LIMIT 0").description]
-        info = dict(zip(cols, rows[0]))
+        info = dict(zip(cols, rows[0], strict=False))
         for key in ("config", "summary"):
             info[key] = json.loads(info[key]) if info.get(key) else ({} if key == "config" else None)
         return info
@@ -778,7 +778,7 @@ class RunStore:
                 (last, hi),
             )
             for row in rows:
-                d = dict(zip(keys, row))
+                d = dict(zip(keys, row, strict=False))
                 d["rewards"] = json.loads(d["rewards"] or "{}")
                 yield d
             last = hi
@@ -820,7 +820,7 @@ class RunStore:
     def commands(self) -> list[dict[str, Any]]:
         rows = self._read("SELECT id, t, command, uid, taken_at, taken_step, result FROM commands ORDER BY id")
         keys = ("id", "t", "command", "uid", "taken_at", "taken_step", "result")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=False)) for r in rows]
 
     def pending_commands(self) -> list[str]:
         return [r[0] for r in self._read("SELECT command FROM commands WHERE taken_at IS NULL ORDER BY id")]

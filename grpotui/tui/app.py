@@ -60,7 +60,7 @@ class GrpoTuiApp(App[None]):
     def action_help(self) -> None:
         keys: list[tuple[str, str]] = []
         seen = set()
-        for key, active in self.active_bindings.items():
+        for active in self.active_bindings.values():
             b = active.binding
             if b.description and b.action not in seen and active.enabled:
                 seen.add(b.action)

@@ -7,6 +7,7 @@ store is opened read-only.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from bisect import bisect_left
@@ -108,7 +109,7 @@ def downsample(xs: list[int], ys: list[float], n: int) -> tuple[list[int], list[
     oy: list[float] = []
     for i in range(0, len(xs), k):
         bx, by = xs[i : i + k], ys[i : i + k]
-        finite = [(y, x) for x, y in zip(bx, by) if math.isfinite(y)]
+        finite = [(y, x) for x, y in zip(bx, by, strict=False) if math.isfinite(y)]
         if not finite:
             continue
         lo, hi = min(finite), max(finite)
@@ -252,17 +253,13 @@ class RunWatcher:
         if self.store.count_pending():
             from grpotui.runner import judge
 
-            try:
+            with contextlib.suppress(OSError):
                 judge.start(self.path.parent)
-            except OSError:
-                pass
 
     def stop_judge(self) -> None:
         if self._judge is not None and self._judge.stdin is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._judge.stdin.close()  # its input closes: the on-demand judge ends
-            except OSError:
-                pass
         self._judge = None
 
     def close(self) -> None:

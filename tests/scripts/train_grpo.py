@@ -28,12 +28,13 @@ def sum_is_right(completions, answer, **kwargs):
     calls += 1
     if explode_at is not None and calls >= explode_at:
         raise RuntimeError("my reward blew up")
-    return [1.0 if c.strip().startswith(a) else 0.0 for c, a in zip(completions, answer)]
+    return [1.0 if c.strip().startswith(a) else 0.0 for c, a in zip(completions, answer, strict=False)]
 
 
 dataset = load_dataset("json", data_files=data_file, split="train")
 args = GRPOConfig(
-    output_dir=tempfile.mkdtemp(prefix="user-script-"), max_steps=steps, per_device_train_batch_size=16, num_generations=8,
+    output_dir=tempfile.mkdtemp(prefix="user-script-"), max_steps=steps, per_device_train_batch_size=16,
+    num_generations=8,
     learning_rate=1e-3, beta=0.02, max_completion_length=2, logging_steps=1, report_to="none",
     save_strategy="no", bf16=False, use_cpu=True, seed=42,
 )

@@ -100,7 +100,7 @@ class CompareScreen(Screen):
                 yield OverlayCurves(id="ccurves", classes="panel")
             with Horizontal(id="cbottom"):
                 yield DataTable(id="cdiff", classes="panel", cursor_type="row", zebra_stripes=True)
-                for i, name in enumerate(self.names):
+                for i in range(len(self.names)):
                     with Vertical(id=f"ccol-{i}", classes="panel ccol"):
                         yield GroupSpreadPanel(id=f"cgroups-{i}")
                         yield CompletionsView(id=f"ccomps-{i}")
@@ -181,7 +181,7 @@ class CompareScreen(Screen):
                     errors.append(str(e))
             now = time.monotonic()
             heads = list(self.heads) or [None] * len(self.names)
-            for i, (w, u) in enumerate(zip(self.watchers, ups)):
+            for i, (w, u) in enumerate(zip(self.watchers, ups, strict=False)):
                 status = u.status if u else "unreadable"
                 due = heads[i] is None or heads[i].status != status or \
                     (u is not None and u.metrics and now - self._head_at[i] > HEADLINE_EVERY)
@@ -193,7 +193,8 @@ class CompareScreen(Screen):
                 except StoreError as e:
                     heads[i] = placeholder(self.names[i], "unreadable")
                     errors.append(str(e))
-            readable = [(w.store, u) for w, u in zip(self.watchers, ups) if u is not None and w is not None]
+            readable = [(w.store, u) for w, u in zip(self.watchers, ups, strict=False)
+                        if u is not None and w is not None]
             target = self.selected_step
             if target is None:
                 target = common_step([st for st, _ in readable],
@@ -201,9 +202,9 @@ class CompareScreen(Screen):
             groups = None
             if target is not None and (target != self.shown_step or any(
                     w is not None and u is not None and w.store.count_groups(target) != len(c)
-                    for w, u, c in zip(self.watchers, ups, self.columns))):
+                    for w, u, c in zip(self.watchers, ups, self.columns, strict=False))):
                 groups = [w.groups_at(target) if w is not None and u is not None else []
-                          for w, u in zip(self.watchers, ups)]
+                          for w, u in zip(self.watchers, ups, strict=False)]
             self.app.call_from_thread(self._apply, ups, heads, target, groups, errors)
         except (StoreError, LookupError, ValueError) as e:
             self.app.call_from_thread(self.notify, str(e), title="cannot read a run", severity="error",
@@ -215,7 +216,7 @@ class CompareScreen(Screen):
 
     def _apply(self, ups: list[RunUpdate | None], heads: list[Headline], target: int | None,
                groups: list[list[Group]] | None, errors: list[str]) -> None:
-        for s, u in zip(self.series, ups):
+        for s, u in zip(self.series, ups, strict=False):
             if u is not None and u.metrics:
                 for step, m in u.metrics:
                     s.add(step, m)
@@ -243,7 +244,7 @@ class CompareScreen(Screen):
         colors = run_colors(self.app, len(self.names))
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" compare ", style="bold reverse")
-        for name, color, status in zip(self.names, colors, self.statuses):
+        for name, color, status in zip(self.names, colors, self.statuses, strict=False):
             t.append("  ■ ", style=f"bold {color}")
             t.append(name, style="bold")
             t.append(f" {status}", style="dim")
@@ -271,7 +272,7 @@ class CompareScreen(Screen):
         diff = config_diff([self.heads[i].config for i in readable])
         rows.append(("cfg", Text(config_title(len(diff)), style="bold italic"), [""] * len(self.names)))
         for key, values in diff:
-            by_run = dict(zip(readable, values))
+            by_run = dict(zip(readable, values, strict=False))
             rows.append((f"cfg:{key}", Text(f"  {key}"),
                          [show_value(by_run[i]) if i in by_run else "?" for i in range(len(self.names))]))
         notes = [h.note for h in self.heads]
@@ -289,7 +290,7 @@ class CompareScreen(Screen):
         colors = run_colors(self.app, len(self.names))
         table.clear(columns=True)
         table.add_column("", key="label")
-        for i, (name, color) in enumerate(zip(self.names, colors)):
+        for i, (name, color) in enumerate(zip(self.names, colors, strict=False)):
             table.add_column(Text(name, style=f"bold {color}"), key=f"run-{i}")
         for key, label, cells in rows:
             table.add_row(label, *cells, key=key)

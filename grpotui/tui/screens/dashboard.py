@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,10 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.reactive import reactive, var
 from textual.screen import Screen
-from rich.text import Text
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
-from grpotui.store.db import ACTIVE_STATUSES, Group, RunStore, StoreError
+from grpotui.store.db import ACTIVE_STATUSES, Group, StoreError
 from grpotui.tui.data import RunUpdate, RunWatcher, Series, kl_off
 from grpotui.tui.screens.confirm import ConfirmModal
 from grpotui.tui.widgets.alerts import AlertsPanel
@@ -496,13 +496,9 @@ class DashboardScreen(Screen):
             path = self.watcher.path if self.watcher else None
             if path is None:
                 raise StoreError("the run is not open yet")
-            with RunStore.open(path, readonly=False) as store:
-                if command == "kill":
-                    from grpotui.store.runs import kill_run
+            from grpotui import control
 
-                    kill_run(store)  # SIGKILL if the runner does not answer in time
-                else:
-                    store.issue_command(command)
+            control.send(path, command, name=self.run_name)  # a kill: SIGKILL if the runner does not answer
         except (StoreError, OSError, ValueError) as e:
             self.app.call_from_thread(self.notify, str(e), title=f"{command} failed", severity="error",
                                       markup=False)

@@ -1,5 +1,6 @@
-"""Curves over steps (raw values dim, their rolling mean bright; few points: reward with its ± std band): reward, reward std, zero-spread groups, KL, loss, entropy, length,
-and each reward function's mean; alerts marked on every curve."""
+"""Curves over steps (raw values dim, their rolling mean bright; few points: reward with its ± std band):
+reward, reward std, zero-spread groups, KL, loss, entropy, length, and each reward function's mean; alerts
+marked on every curve."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import math
 from typing import Any
 
 from rich.text import Text
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
@@ -59,7 +59,7 @@ def _fmt(v: float) -> str:
 
 def finite(xs: list[int], ys: list[float]) -> tuple[list[int], list[float], int]:
     """The points plotext can draw, and how many were NaN or infinite."""
-    keep = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
+    keep = [(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(y)]
     return [x for x, _ in keep], [y for _, y in keep], len(xs) - len(keep)
 
 
@@ -144,7 +144,9 @@ class CurvesPanel(Grid):
                         if pid == "plot-reward":
                             sx, sd, _ = finite(*series.get("reward_std", upto))
                             if sx == xs:
-                                for band in ([y - s for y, s in zip(ys, sd)], [y + s for y, s in zip(ys, sd)]):
+                                lo = [y - s for y, s in zip(ys, sd, strict=False)]
+                                hi = [y + s for y, s in zip(ys, sd, strict=False)]
+                                for band in (lo, hi):
                                     bx, by = downsample(xs, band, width)
                                     plt.plot(bx, by, color="gray", marker="hd")
                                     band_lo = min(by) if band_lo is None else min(band_lo, min(by))

@@ -58,7 +58,7 @@ class OverlayCurves(Grid):
             xmin = xmax = None
             ymin = ymax = None
             smoothed = False
-            for s, color in zip(series, colors):
+            for s, color in zip(series, colors, strict=False):
                 xs, ys, _bad = finite(*s.get(key))
                 if not xs:
                     continue

@@ -1,4 +1,4 @@
-"""The ``grpotui`` command. Thin: parse arguments, call the store / launcher, print.
+"""The ``grpotui`` command: parse arguments, call the store, the launcher, control, export or the app, print.
 
 Exit codes everywhere: 0 finished, 1 failed, 2 bad input or usage, 3 stopped by a health rule,
 4 stopped by the user, 5 killed.
@@ -251,20 +251,67 @@ def _headlines(names: list[str]) -> list[Any]:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from grpotui.compare import MISSING, config_diff, diff_text
+    from grpotui.compare import MISSING, config_diff, diff_text, learned_only_by
 
     heads = _headlines(args.names)
     if args.json:
         diff = config_diff([h.config for h in heads])
+        shared, only = learned_only_by(heads)
         out = {
             "runs": [h.name for h in heads],
             "config": {k: [None if v is MISSING else v for v in vals] for k, vals in diff},
             "figures": [h.as_dict() for h in heads],
+            "prompts_shared": shared,
+            "prompts_learned_only_by": {h.name: n for h, n in zip(heads, only, strict=True)},
         }
         print(json.dumps(_finite(out), indent=1, default=str))
     else:
         print(diff_text(heads))
     return 0
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    from grpotui.store.prompts import FIELDS, HIGH, LOW
+
+    with _open(args.name) as store:
+        try:
+            rows = store.prompts(statuses=args.status or (), sort=args.sort or "first_step",
+                                 descending=None if args.sort else False, limit=args.limit)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        summary = store.prompt_summary()
+    if args.json:
+        out = {"summary": summary, "prompts": [{k: r[k] for k in FIELDS} for r in rows]}
+        print(json.dumps(_finite(out), indent=1))
+        return 0
+    print(prompts_text(summary, rows, LOW, HIGH))
+    return 0
+
+
+def prompts_text(summary: dict[str, Any], rows: list[dict[str, Any]], low: float, high: float) -> str:
+    from grpotui.report import short
+
+    n = summary["prompts"]
+    st = summary["statuses"]
+    if not n:
+        return "no prompts recorded yet"
+    lines = [f"{n} prompts: {st['always']} always right ({st['always'] / n:.0%}) and {st['never']} never right "
+             f"({st['never'] / n:.0%}) give GRPO no signal; {st['learned']} learned, {st['forgotten']} forgotten, "
+             f"{st['mixed']} mixed, {st['once']} seen once (low <= {low:g}, high >= {high:g})"]
+    head = f"{'status':<9} {'groups':>6} {'right':>11} {'first':>5} {'last':>5} {'steps':>13} {'reward':>6}  prompt"
+    lines.append(head)
+
+    def rate(x: float | None) -> str:
+        return "–" if x is None else f"{x:.2f}"
+
+    for r in rows:
+        text = " ".join((r["question"] or r["prompt"]).split())
+        right = f"{r['right']}/{r['completions']}" + (f"+{r['pending']}?" if r["pending"] else "")
+        reward = "–" if r["mean_reward"] is None else f"{r['mean_reward']:.2f}"
+        lines.append(f"{r['status']:<9} {r['groups']:>6} {right:>11} {rate(r['first_solve_rate']):>5} "
+                     f"{rate(r['last_solve_rate']):>5} {str(r['first_step']) + '-' + str(r['last_step']):>13} "
+                     f"{reward:>6}  {short(text, 70)}")
+    return "\n".join(lines)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -414,6 +461,8 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    from grpotui.runner.demo import DEMO_STEPS  # light at import: the demo's settings, no torch
+
     p = argparse.ArgumentParser(prog="grpotui", description="Run, watch and control GRPO training.")
     p.add_argument("--version", action="version", version=f"grpotui {_version()}")
     p.add_argument("--theme", help="dashboard theme (grpotui-dark, grpotui-light, any Textual theme, "
@@ -436,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("demo", help="a real GRPO run of a tiny built-in model on arithmetic, on the CPU")
-    sp.add_argument("--steps", type=int, default=800, help="training steps (default 800)")
+    sp.add_argument("--steps", type=int, default=DEMO_STEPS, help=f"training steps (default {DEMO_STEPS})")
     sp.add_argument("--scenario", choices=("healthy", "collapse"), default="healthy",
                     help="collapse: a real run set up to collapse (lr far too high, no KL penalty)")
     run_opts(sp)
@@ -482,6 +531,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("compare", help="compare runs side by side: curves, config differences, groups")
     sp.add_argument("names", nargs="+", metavar="name")
     sp.set_defaults(func=cmd_compare)
+
+    sp = sub.add_parser("prompts", help="every prompt's history: which problems it learned, never or always solves")
+    sp.add_argument("name")
+    sp.add_argument("--json", action="store_true", help='one object: {"summary": ..., "prompts": [...]}')
+    sp.add_argument("--status", action="append", metavar="S",
+                    help="only prompts of this status (repeatable): once, never, always, learned, forgotten, mixed")
+    sp.add_argument("--sort", metavar="FIELD", help="sort by this field (numbers high first; default first_step)")
+    sp.add_argument("--limit", type=int, metavar="N", help="at most N prompts")
+    sp.set_defaults(func=cmd_prompts)
 
     sp = sub.add_parser("diff", help="the config keys in which runs differ and their headline figures, as text")
     sp.add_argument("names", nargs="+", metavar="name")

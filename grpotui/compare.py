@@ -1,5 +1,6 @@
-"""Comparing runs: the config keys in which they differ, their headline figures, and the groups two
-runs share at one step (light: standard library and the store only; the TUI and ``grpotui diff`` use it).
+"""Comparing runs: the config keys in which they differ, their headline figures, the groups two runs
+share at one step, and the prompts one learned and another did not (light: standard library and the
+store only; the TUI and ``grpotui diff`` use it).
 """
 
 from __future__ import annotations
@@ -8,11 +9,11 @@ import json
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from grpotui.report import duration, short
-from grpotui.store.db import Group, RunStore
+from grpotui.store.db import Group, RunStore, StoreError
 from grpotui.store.runs import effective_status, run_note, run_tags
 
 # Keys that say nothing about how a run trains.
@@ -88,6 +89,7 @@ class Headline:
     tags: list[str]
     config: dict[str, Any]
     final_functions: dict[str, float]
+    prompt_status: dict[str, str] = field(default_factory=dict, repr=False)  # prompt key -> status
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -156,7 +158,30 @@ def headline(store: RunStore, name: str | None = None, *, now: float | None = No
         seconds=seconds, final_reward=final, best_reward=best, best_step=best_step, final_kl=_mean(kls),
         window=w, alerts=Counter(a["rule"] for a in store.alerts()), note=run_note(store, info),
         tags=run_tags(store), config=info["config"] or {}, final_functions=funcs,
+        prompt_status=prompt_statuses(store),
     )
+
+
+def prompt_statuses(store: RunStore) -> dict[str, str]:
+    """Every prompt's status in one run (see :mod:`grpotui.store.prompts`), by its key."""
+    try:
+        return {r["key"]: r["status"] for r in store.prompts()}
+    except StoreError:
+        return {}
+
+
+def learned_only_by(heads: list[Headline]) -> tuple[int, list[int]]:
+    """Of the prompts every run saw: how many there are, and per run how many it learned and no other
+    run did (status ``learned`` there, anything else in every other run)."""
+    if not heads:
+        return 0, []
+    shared = set.intersection(*(set(h.prompt_status) for h in heads))
+    counts = []
+    for i, h in enumerate(heads):
+        others = [o for j, o in enumerate(heads) if j != i]
+        counts.append(sum(1 for k in shared if h.prompt_status[k] == "learned"
+                          and all(o.prompt_status[k] != "learned" for o in others)))
+    return len(shared), counts
 
 
 def placeholder(name: str, status: str) -> Headline:
@@ -182,7 +207,7 @@ def common_step(stores: list[RunStore], lasts: list[int]) -> int | None:
     return min(lasts)
 
 
-def _num(v: float | None, fmt: str = ".3f") -> str:
+def _fmt(v: float | None, fmt: str = ".3f") -> str:
     return "–" if v is None else format(v, fmt)
 
 
@@ -194,13 +219,16 @@ def figure_rows(heads: list[Headline]) -> list[tuple[str, list[str]]]:
         ("status", [h.status for h in heads]),
         ("steps", [f"{h.step}/{h.max_steps}" if h.max_steps else str(h.step) for h in heads]),
         ("time", [duration(h.seconds) for h in heads]),
-        (f"final reward{over}", [_num(h.final_reward) for h in heads]),
-        (f"best reward{over}", [f"{_num(h.best_reward)} @ {h.best_step}" if h.best_reward is not None else "–"
+        (f"final reward{over}", [_fmt(h.final_reward) for h in heads]),
+        (f"best reward{over}", [f"{_fmt(h.best_reward)} @ {h.best_step}" if h.best_reward is not None else "–"
                                 for h in heads]),
     ]
     for f in sorted({f for h in heads for f in h.final_functions}):
-        rows.append((f"final {f}", [_num(h.final_functions.get(f)) for h in heads]))
-    rows.append(("final KL", [_num(h.final_kl, ".4f") for h in heads]))
+        rows.append((f"final {f}", [_fmt(h.final_functions.get(f)) for h in heads]))
+    rows.append(("final KL", [_fmt(h.final_kl, ".4f") for h in heads]))
+    if len(heads) > 1:
+        shared, only = learned_only_by(heads)
+        rows.append((f"prompts learned only here (of {shared} shared)", [str(n) for n in only]))
     rows.append(("alerts", [
         str(sum(h.alerts.values())) + (" (" + ", ".join(f"{r} ×{n}" for r, n in h.alerts.most_common()) + ")"
                                        if h.alerts else "")

@@ -1,7 +1,8 @@
 """Run configuration: TOML plus ``--set`` overrides, every key checked before anything starts.
 
-Light on purpose (standard library only): ``[training]`` is checked against the fields of the
-installed TRL's ``GRPOConfig``, read once in a subprocess and cached (see ``runner/schema.py``).
+Light on purpose (the standard library and grpotui's own light modules, no torch): ``[training]`` is
+checked against the fields of the installed TRL's ``GRPOConfig``, read once in a subprocess and cached
+(see ``runner/schema.py``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from grpotui.rewards import BUILTIN_REWARDS as _BUILTIN_FUNCS  # light: math-verify loads on first use
 from grpotui.store.paths import BadRunName, cache_dir, check_run_name
 
-BUILTIN_REWARDS = ("correctness", "format")
+BUILTIN_REWARDS = tuple(_BUILTIN_FUNCS)
 BACKENDS = ("auto", "transformers", "unsloth")
 DATA_FILE_SUFFIXES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 # GRPOConfig fields that grpotui sets itself.

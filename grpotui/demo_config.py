@@ -6,7 +6,7 @@ import subprocess
 import sys
 from typing import Any
 
-from grpotui.runner.demo import DATASET_FILENAME, DEMO_TRAINING, MARKER_NAME, MODEL_DIRNAME
+from grpotui.runner.demo import DATASET_FILENAME, DEMO_STEPS, DEMO_TRAINING, MARKER_NAME, MODEL_DIRNAME
 from grpotui.store.paths import cache_dir, make_private_dir
 
 
@@ -39,7 +39,7 @@ NOTES = {
 }
 
 
-def demo_config(steps: int = 800, scenario: str = "healthy") -> dict[str, Any]:
+def demo_config(steps: int = DEMO_STEPS, scenario: str = "healthy") -> dict[str, Any]:
     if scenario not in SCENARIOS:
         raise ValueError(f"--scenario {scenario}: one of {', '.join(SCENARIOS)}")
     model_dir, data_file = ensure_demo_assets()

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from grpotui.store.db import PENDING, RunStore
 
-WHATS = ("metrics", "groups", "system", "alerts", "events")
+WHATS = ("metrics", "groups", "prompts", "system", "alerts", "events")
 FORMATS = ("jsonl", "csv", "parquet")
 BINARY_FORMATS = ("parquet",)
 
@@ -53,6 +53,17 @@ def rows(store: RunStore, what: str) -> Iterator[dict[str, Any]]:
             yield {"step": step, **data}
     elif what == "groups":
         yield from _judged(store.iter_completions(), _judge_timeout(store))
+    elif what == "prompts":  # per-prompt statistics, the fields of `grpotui prompts --json`, in order seen
+        from grpotui.store.prompts import FIELDS
+
+        page, offset = 1000, 0
+        while True:
+            batch = store.prompts(sort="first_step", descending=False, limit=page, offset=offset)
+            for r in batch:
+                yield {k: r[k] for k in FIELDS}
+            if len(batch) < page:
+                break
+            offset += page
     elif what == "system":
         for _id, t, step, sample in store.system():
             yield {"t": t, "step": step, **sample}

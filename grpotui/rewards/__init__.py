@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: Dataset columns that may hold the gold answer, in the order they are looked for.
-GOLD_COLUMNS: tuple[str, ...] = ("answer", "solution", "ground_truth", "gold", "target")
+GOLD_COLUMNS: tuple[str, ...] = ("answer", "solution", "ground_truth", "gold", "target", "expected")
 
 # Keyword arguments GRPOTrainer adds that are not dataset columns.
 _TRAINER_KWARGS = frozenset({"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"})

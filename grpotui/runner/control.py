@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from grpotui.store.db import EXIT_KILLED, RunStore
+from grpotui.store.db import EXIT_KILLED, EXIT_STOPPED, RunStore
 
 
 class Controller:
@@ -38,10 +38,10 @@ class Controller:
         self.resume_event = threading.Event()
         self.stop_requested = threading.Event()
         self.stop_reason = "stopped by user"
-        self.stop_exit_code = 4
+        self.stop_exit_code = EXIT_STOPPED
         self._pending_stop: str | None = None
         self._pending_kill: str | None = None
-        self._blocked = False  # the training thread waits in wait_while_paused
+        self._blocked = False  # the training thread waits in pause_slice
         self.on_tick: Callable[[], None] | None = None  # e.g. the stall check
         self.threads: Any = None  # a threads.Rebalancer: counted here, applied at step boundaries
         self.before_exit: Callable[[], None] | None = None  # e.g. write what the recorder handed over
@@ -144,11 +144,6 @@ class Controller:
             os._exit(EXIT_KILLED)
 
     # ------------------------------------------------------------ step boundary (main thread)
-    def wait_while_paused(self, step: int) -> None:
-        """Block at a step boundary until resumed, stopped or killed."""
-        while self.pause_slice(step, 0.2) == "paused":
-            pass
-
     def pause_slice(self, step: int, seconds: float) -> str:
         """Wait up to ``seconds`` of a pause: ``paused`` (still), ``go`` or ``stop``.
 

@@ -135,9 +135,9 @@ def prepare(source: str | None, overrides: list[str], *, steps: int | None = Non
     from grpotui import config
 
     if source in (None, "", "demo"):
-        from grpotui.demo_config import demo_config
+        from grpotui.demo_config import DEMO_STEPS, demo_config
 
-        cfg = config.load(None, overrides, base_config=demo_config(steps=steps or 800, scenario=scenario))
+        cfg = config.load(None, overrides, base_config=demo_config(steps=steps or DEMO_STEPS, scenario=scenario))
         kind, prefix = "demo", "demo" if scenario == "healthy" else f"demo-{scenario}"
     else:
         path = Path(source).expanduser()

@@ -26,14 +26,12 @@ from collections.abc import Callable
 from typing import Any
 
 from grpotui.health import Alert, HealthMonitor
-from grpotui.rewards import completion_text, gold_answer, judged_any, known_judgement
+from grpotui.rewards import GOLD_COLUMNS, completion_text, gold_answer, judged_any, known_judgement
 from grpotui.runner import judge as judge_process
 from grpotui.runner.control import Controller
 from grpotui.runner.events import LightCallback
 from grpotui.runner.writer import StoreWriter
-from grpotui.store.db import PENDING, RunStore
-
-ANSWER_FIELDS = ("answer", "solution", "ground_truth", "gold", "target", "expected")
+from grpotui.store.db import EXIT_HEALTH, PENDING, RunStore, as_float
 
 
 def prompt_text(prompt: Any) -> str:
@@ -105,7 +103,7 @@ class Recorder(LightCallback):
     def _answers(self, inputs: list[dict[str, Any]]) -> list[Any]:
         field = self.answer_field
         if field is None and inputs:
-            field = next((f for f in ANSWER_FIELDS if f in inputs[0]), None)
+            field = next((f for f in GOLD_COLUMNS if f in inputs[0]), None)
             self.answer_field = field
         return [row.get(field) if field else None for row in inputs]
 
@@ -115,6 +113,8 @@ class Recorder(LightCallback):
             return
         world = tr.accelerator.num_processes
         answers = self._answers(inputs)
+        questions = [row.get("grpotui_question") for row in inputs]  # where grpotui built the prompts
+        rows_ = [row.get("grpotui_row") for row in inputs]
         try:
             lengths = [int(x) for x in out["completion_mask"].sum(dim=1).tolist()]
         except Exception:
@@ -123,6 +123,7 @@ class Recorder(LightCallback):
             from accelerate.utils import gather_object
 
             answers, lengths = gather_object(answers), gather_object(lengths)
+            questions, rows_ = gather_object(questions), gather_object(rows_)
         if not self.is_main:
             return
         n = len(answers)
@@ -146,7 +147,7 @@ class Recorder(LightCallback):
         reuse = judged_any()
         for i in range(n):
             text = completion_text(completions[i])
-            rewards = {name: _num(per_func[name][i]) if i < len(per_func.get(name, ())) else None for name in names}
+            rewards = {name: as_float(per_func[name][i]) if i < len(per_func.get(name, ())) else None for name in names}
             # as TRL sums them: weighted, functions that gave no reward (None / NaN) left out
             vals = [(rewards[nm], w) for nm, w in zip(names, weights, strict=False)
                     if rewards.get(nm) is not None and math.isfinite(rewards[nm])]
@@ -166,15 +167,15 @@ class Recorder(LightCallback):
                 dict(
                     prompt=prompts[i], expected=raw, completion=text, answer=answer,
                     verdict=verdict, reward=total, rewards=rewards,
-                    advantage=_num(advantages[i]) if i < len(advantages) else None, length=lengths[i],
+                    advantage=as_float(advantages[i]) if i < len(advantages) else None, length=lengths[i],
                 )
             )
         groups = []
         for start in range(0, n, g):
             chunk = rows[start : start + g]
-            groups.append(
-                {"prompt": chunk[0]["prompt"], "expected": chunk[0]["expected"], "completions": chunk}
-            )
+            groups.append({"prompt": chunk[0]["prompt"], "expected": chunk[0]["expected"], "completions": chunk,
+                           "question": questions[start] if start < len(questions) else None,
+                           "row": rows_[start] if start < len(rows_) else None})
         first = self._groups_in_step.get(step, 0)
         self._hand_over(self._write_generation, step, groups, first)
         self._groups_in_step = {step: first + len(groups)}
@@ -300,22 +301,29 @@ class Recorder(LightCallback):
             control.should_training_stop = True
 
     # ------------------------------------------------------------ health
-    def _act(self, alert: Alert, control: Any) -> None:
-        """Record an alert and do what its rule's action says."""
-        self._hand_over(self.store.record_alert, step=alert.step, rule=alert.rule, severity=alert.severity,
-                           message=alert.message, action=alert.action, values=alert.values)
+    def _act(self, alert: Alert, control: Any | None) -> None:
+        """Record an alert and do what its rule's action says: from a step (``control``: TRL's, the
+        alert goes with the step's rows and a pause or stop takes effect at this boundary) or from the
+        control thread (``None``, a stall: written at once, acted on at the next boundary)."""
+        kw = dict(step=alert.step, rule=alert.rule, severity=alert.severity, message=alert.message,
+                  action=alert.action, values=alert.values)
+        if control is None:
+            self.store.record_alert(**kw)
+        else:
+            self._hand_over(self.store.record_alert, **kw)
         print(f"grpotui: ALERT step {alert.step} {alert.rule} ({alert.action}): {alert.message}", flush=True)
         ctl = self.controller
         if ctl is None or alert.action == "warn":
             return
         reason = f"health rule {alert.rule}: {alert.message}"
-        single = self.world == 1  # with several ranks, the next step boundary carries it to all
+        here = control is not None and self.world == 1  # with several ranks, the next boundary carries it to all
         if alert.action == "pause":
             ctl.request_pause(f"paused by {reason}")
-            self._pause_in_log = single
+            if control is not None:
+                self._pause_in_log = here
         elif alert.action == "stop":
-            ctl.request_stop(f"stopped by {reason}", exit_code=3)
-            if single:
+            ctl.request_stop(f"stopped by {reason}", exit_code=EXIT_HEALTH)
+            if here:
                 control.should_save = True
                 control.should_training_stop = True
         elif alert.action == "kill":
@@ -332,21 +340,13 @@ class Recorder(LightCallback):
         typical = statistics.median(self._step_seconds) if self._step_seconds else None
         alert = self.health.check_stall(ctl.step, time.monotonic() - self._last_step_at, typical)
         if alert is not None:
-            self.store.record_alert(step=alert.step, rule=alert.rule, severity=alert.severity,
-                                    message=alert.message, action=alert.action, values=alert.values)
-            print(f"grpotui: ALERT {alert.rule} ({alert.action}): {alert.message}", flush=True)
-            if alert.action == "pause":
-                ctl.request_pause(f"paused by health rule stall: {alert.message}")
-            elif alert.action == "stop":
-                ctl.request_stop(f"stopped by health rule stall: {alert.message}", exit_code=3)
-            elif alert.action == "kill":
-                ctl.kill(f"killed by health rule stall: {alert.message}")
+            self._act(alert, None)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
         step = int(state.global_step)
         if self.is_main and logs:
             if "train_runtime" in logs:
-                self._hand_over(self.store.update_run, summary={k: _num(v) for k, v in logs.items()})
+                self._hand_over(self.store.update_run, summary={k: as_float(v) for k, v in logs.items()})
             else:
                 metrics = {k: v for k, v in logs.items() if isinstance(v, (int, float)) or v is None}
                 self._hand_over(self.store.record_metrics, step, metrics)
@@ -383,10 +383,3 @@ def _has_gpu() -> bool:
     except Exception:  # noqa: BLE001
         return False
 
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v

@@ -94,6 +94,11 @@ def load_reward(spec: str) -> Any:
 
 
 # ------------------------------------------------------------------------- data
+# Columns grpotui adds to the training data (TRL hands them to reward functions as keyword arguments, and
+# to the recorder with each row): the dataset row's own question and its index in the source split.
+QUESTION_COLUMN, ROW_COLUMN = "grpotui_question", "grpotui_row"
+
+
 def load_dataset_from(cfg: dict[str, Any], *, tokenizer: Any, seed: int) -> Any:
     import datasets
 
@@ -121,6 +126,7 @@ def load_dataset_from(cfg: dict[str, Any], *, tokenizer: Any, seed: int) -> Any:
             f"data: column(s) {', '.join(missing)} not in {src} (columns: {', '.join(ds.column_names)}); "
             "set data.prompt_field / data.answer_field"
         )
+    ds = ds.add_column(ROW_COLUMN, list(range(len(ds))))  # the source row, for per-prompt statistics
     if d.get("shuffle", True):
         ds = ds.shuffle(seed=seed)
     if d.get("max_samples"):
@@ -142,6 +148,7 @@ def load_dataset_from(cfg: dict[str, Any], *, tokenizer: Any, seed: int) -> Any:
             out = {"prompt": (system + "\n\n" + text) if system else text}
         if af != "answer":
             out["answer"] = row[af]
+        out[QUESTION_COLUMN] = str(row[pf])  # the problem itself: runs with other templates share it
         return out
 
     return ds.map(to_prompt)

@@ -1,4 +1,5 @@
-"""The run store: one SQLite file per run, shared by the runner and every reader (standard library only)."""
+"""The run store: one SQLite file per run, shared by the runner and every reader (the standard library
+and psutil, to tell a live runner from a lost one; no torch)."""
 
 from grpotui.store.db import (
     ACTIVE_STATUSES,

@@ -17,7 +17,9 @@ How the schema changes (every change follows this):
 
 Versions: 1, the first; 2, verdicts judged off the training thread (``verdict = 'pending'`` until the
 judge process fills it, ``verdict_reason`` for why a check gave up) and ``curve_buckets``, the
-downsampled curves that let any run open at once (a store without them is read step by step).
+downsampled curves that let any run open at once (a store without them is read step by step); 3,
+per-prompt statistics (each group's counts, its question and dataset row, and the ``prompts`` table: see
+:mod:`grpotui.store.prompts`; a reader of an older store computes them once, in memory).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+from grpotui.store import prompts as _prompts
+
+SCHEMA_VERSION = 3
 PENDING = "pending"  # the verdict of a completion not yet judged (its expected answer is known)
 
 ACTIVE_STATUSES = ("starting", "running", "paused", "pausing", "stopping")
@@ -87,6 +91,15 @@ CREATE TABLE IF NOT EXISTS groups (
     grp INTEGER NOT NULL,
     prompt TEXT NOT NULL,
     expected TEXT,
+    question TEXT,
+    row INTEGER,
+    pkey TEXT,
+    n INTEGER,
+    n_right INTEGER,
+    n_pending INTEGER,
+    reward_sum REAL,
+    reward_n INTEGER,
+    zero_spread INTEGER,
     UNIQUE (step, grp)
 );
 CREATE TABLE IF NOT EXISTS completions (
@@ -110,6 +123,7 @@ CREATE TABLE IF NOT EXISTS curve_buckets (
     data TEXT NOT NULL,
     PRIMARY KEY (size, bucket)
 );
+CREATE INDEX IF NOT EXISTS groups_pkey ON groups (pkey, step, grp);
 CREATE TABLE IF NOT EXISTS system (
     id INTEGER PRIMARY KEY,
     t REAL NOT NULL,
@@ -135,7 +149,7 @@ CREATE TABLE IF NOT EXISTS commands (
     taken_step INTEGER,
     result TEXT
 );
-"""
+""" + _prompts.PROMPTS_TABLE.format(db="") + ";\n"
 
 
 # Step n takes a store of version n - 1 to version n (see the module's docstring).
@@ -148,6 +162,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE metrics ADD COLUMN reward REAL",
         "ALTER TABLE metrics ADD COLUMN has_reward INTEGER",
     ),
+    3: _prompts.MIGRATION,  # SQL, then a function of the connection that fills what the SQL added
 }
 # Set in stores whose every metrics row has ``reward`` / ``has_reward`` filled (new ones; a migrated store
 # has rows from before): readers use those columns instead of parsing every row's JSON.
@@ -225,7 +240,8 @@ def _fold(acc: dict[str, list[float]], step: int, metrics: dict[str, Any]) -> No
         a[5] += 1
 
 
-def _float(x: Any) -> float | None:
+def as_float(x: Any) -> float | None:
+    """``float(x)``, or None where it is not a number."""
     if x is None:
         return None
     try:
@@ -247,6 +263,7 @@ class RunStore:
         self._conn = conn
         self._lock = threading.RLock()
         self._columns: dict[str, set[str]] = {}
+        self._pstats: str | None = None  # a store before schema 3: its prompts, computed once (see _prompt_db)
         self._buckets: dict[int, tuple[int, dict[str, list[float]]]] | None = None  # size -> open bucket
         self._last_metrics_step = -1 if readonly else self._max_metrics_step()
 
@@ -304,7 +321,7 @@ class RunStore:
             with self._tx() as c:
                 for version in range(self.schema_version + 1, SCHEMA_VERSION + 1):
                     for sql in _MIGRATIONS[version]:
-                        c.execute(sql)
+                        sql(c) if callable(sql) else c.execute(sql)
                 c.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: cannot upgrade the store from schema {self.schema_version} "
@@ -459,13 +476,9 @@ class RunStore:
         rows = self._read("SELECT value FROM meta WHERE key=?", (key,))
         return rows[0][0] if rows else None
 
-    def heartbeat(self, t: float | None = None) -> None:
-        with self._tx() as c:
-            c.execute("UPDATE run SET heartbeat_at=? WHERE id=1", (t or time.time(),))
-
     def record_metrics(self, step: int, metrics: dict[str, Any]) -> None:
         """Metrics of one logged step under TRL's names (merged into what that step already has)."""
-        clean = {k: v if isinstance(v, str) else _float(v) for k, v in metrics.items()}
+        clean = {k: v if isinstance(v, str) else as_float(v) for k, v in metrics.items()}
         with self._tx() as c:
             if step <= self._last_metrics_step:  # e.g. eval metrics at a step that has training metrics
                 row = c.execute("SELECT data FROM metrics WHERE step=?", (step,)).fetchone()
@@ -551,20 +564,28 @@ class RunStore:
         n = 0
         for n, g in enumerate(groups, start=1):
             grp = first_group + n - 1
-            g_rows.append((step, grp, g["prompt"], g.get("expected")))
+            question = g.get("question")
+            g_rows.append((step, grp, g["prompt"], g.get("expected"), question, g.get("row"),
+                           g["prompt"] if question is None else question,
+                           *_prompts.group_counts(g.get("expected"), g["completions"])))
             for idx, comp in enumerate(g["completions"]):
                 c_rows.append(
                     (
                         step, grp, idx, comp["completion"], comp.get("answer"), comp.get("verdict"),
-                        _float(comp.get("reward")), _dumps(comp.get("rewards") or {}),
-                        _float(comp.get("advantage")), comp.get("length"), comp.get("verdict_reason"),
+                        as_float(comp.get("reward")), _dumps(comp.get("rewards") or {}),
+                        as_float(comp.get("advantage")), comp.get("length"), comp.get("verdict_reason"),
                     )
                 )
         with self._tx() as c:
-            c.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?, ?, ?)", g_rows)
+            replaced = {r[0] for r in c.execute(  # a step recorded again (a resumed run): its old prompts too
+                "SELECT pkey FROM groups WHERE step = ? AND grp >= ? AND pkey IS NOT NULL", (step, first_group))}
+            c.executemany(
+                "INSERT OR REPLACE INTO groups (step, grp, prompt, expected, question, row, pkey, n, n_right,"
+                " n_pending, reward_sum, reward_n, zero_spread) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", g_rows)
             c.executemany(
                 "INSERT OR REPLACE INTO completions (step, grp, idx, completion, answer, verdict, reward, rewards,"
                 " advantage, length, verdict_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)", c_rows)
+            _prompts.refresh(c, replaced | {r[6] for r in g_rows})
         return n
 
     # ---------------------------------------------------------------- verdicts (the judge process)
@@ -593,6 +614,8 @@ class RunStore:
                 " WHERE step = ? AND grp = ? AND idx = ? AND verdict = 'pending'",
                 [(a, v, r, s, g, i) for s, g, i, a, v, r in rows],
             )
+            if self._has_column("groups", "pkey"):  # the groups' counts and their prompts follow
+                _prompts.refresh(c, _prompts.recount(c, [(s, g) for s, g, *_ in rows]))
         return len(rows)
 
     def count_pending_at(self, step: int) -> int:
@@ -754,6 +777,44 @@ class RunStore:
             )
         return [Group(step, grp, prompt, exp, tuple(by_grp.get(grp, ()))) for grp, prompt, exp in g_rows]
 
+    # ---------------------------------------------------------------- per-prompt statistics
+    def _prompt_db(self) -> str:
+        """Where this store's prompt statistics are: its own tables, or (a store before schema 3) an
+        in-memory copy computed once for this connection from its groups."""
+        if self._has_column("groups", "pkey"):
+            return ""
+        if self._pstats is None:
+            with self._lock:
+                try:
+                    self._pstats = _prompts.attach_computed(self._conn)
+                except sqlite3.DatabaseError as e:
+                    raise StoreError(f"{self.path}: cannot compute its prompts ({e})") from e
+        return self._pstats
+
+    def _prompt_call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        db = self._prompt_db()
+        with self._lock:
+            try:
+                return fn(self._conn, db, *args, **kwargs)
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: cannot read its prompts ({e})") from e
+
+    def prompts(self, *, statuses: Sequence[str] = (), text: str | None = None, sort: str = "first_step",
+                descending: bool | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """One page of the run's prompts with their statistics (see :mod:`grpotui.store.prompts`)."""
+        return self._prompt_call(_prompts.query, statuses=statuses, text=text, sort=sort, descending=descending,
+                                 limit=limit, offset=offset)
+
+    def count_prompts(self, *, statuses: Sequence[str] = (), text: str | None = None) -> int:
+        return self._prompt_call(_prompts.count, statuses=statuses, text=text)
+
+    def prompt_summary(self) -> dict[str, Any]:
+        return self._prompt_call(_prompts.summary)
+
+    def prompt_history(self, key: str, *, limit: int | None = None) -> list[tuple]:
+        """``[(step, grp, n, n_right, n_pending)]``: every appearance of one prompt, in step order."""
+        return self._prompt_call(_prompts.history, key, limit=limit)
+
     def iter_completions(self, page_steps: int = 50) -> Iterator[dict[str, Any]]:
         """Every completion with its group, in step order, streamed in pages of steps.
 
@@ -822,5 +883,3 @@ class RunStore:
         keys = ("id", "t", "command", "uid", "taken_at", "taken_step", "result")
         return [dict(zip(keys, r, strict=False)) for r in rows]
 
-    def pending_commands(self) -> list[str]:
-        return [r[0] for r in self._read("SELECT command FROM commands WHERE taken_at IS NULL ORDER BY id")]

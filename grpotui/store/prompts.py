@@ -1,0 +1,217 @@
+"""Per-prompt statistics: every dataset problem's history through a run (SQL; used by ``RunStore``).
+
+A prompt is identified by its ``pkey``: the dataset row's own question text where grpotui built the
+prompt (so runs that differ only in system prompt or template share their problems), else the recorded
+prompt text (a watched script). Each group row carries its own counts (``n``, ``n_right``,
+``n_pending``, ``reward_sum``, ``reward_n``, ``zero_spread``), written with the group and updated when
+verdicts arrive; the ``prompts`` table keeps one row per prompt, refreshed from that prompt's groups
+(an indexed range) whenever one of them is written or judged. Nothing here scans a whole run when asked,
+except once for a store recorded before schema 3 (see :func:`attach_computed`).
+
+A completion counts as *right* when its verdict is ``right``; in a group without an expected answer
+(no verdicts at all) when its total reward is at least :data:`SOLVED_REWARD`. A solve rate is the share
+of a group's judged completions that are right (pending ones are left out, and counted as pending).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+SOLVED_REWARD = 1.0  # without an expected answer: a completion with at least this total reward is "right"
+LOW, HIGH = 0.25, 0.75  # solve rates: at most LOW is low, at least HIGH is high
+STATUSES = ("once", "never", "always", "learned", "forgotten", "mixed")
+FIELDS = ("prompt", "question", "row", "expected", "groups", "completions", "right", "pending", "first_step",
+          "last_step", "first_solve_rate", "last_solve_rate", "mean_reward", "zero_spread_groups", "status")
+SORTABLE = FIELDS  # numbers sort high first, text low first
+
+GROUP_COLUMNS = (
+    ("question", "TEXT"), ("row", "INTEGER"), ("pkey", "TEXT"), ("n", "INTEGER"), ("n_right", "INTEGER"),
+    ("n_pending", "INTEGER"), ("reward_sum", "REAL"), ("reward_n", "INTEGER"), ("zero_spread", "INTEGER"),
+)
+PROMPTS_TABLE = """CREATE TABLE IF NOT EXISTS {db}prompts (
+    pkey TEXT PRIMARY KEY,
+    prompt TEXT NOT NULL,
+    question TEXT,
+    row INTEGER,
+    expected TEXT,
+    groups INTEGER NOT NULL,
+    completions INTEGER NOT NULL,
+    n_right INTEGER NOT NULL,
+    n_pending INTEGER NOT NULL,
+    reward_sum REAL NOT NULL,
+    reward_n INTEGER NOT NULL,
+    zero_spread_groups INTEGER NOT NULL,
+    first_step INTEGER NOT NULL,
+    first_grp INTEGER NOT NULL,
+    last_step INTEGER NOT NULL,
+    last_grp INTEGER NOT NULL
+)"""
+GROUPS_INDEX = "CREATE INDEX IF NOT EXISTS {db}groups_pkey ON groups (pkey, step, grp)"
+
+# Schema 3's migration (the writing side): new columns, the table, the index, then every existing group
+# counted and every prompt computed once.
+MIGRATION: tuple[Any, ...] = (
+    *(f"ALTER TABLE groups ADD COLUMN {name} {kind}" for name, kind in GROUP_COLUMNS),
+    PROMPTS_TABLE.format(db=""),
+    GROUPS_INDEX.format(db=""),
+    lambda c: backfill(c),
+)
+
+
+def group_counts(expected: Any, completions: Sequence[dict[str, Any]]) -> tuple[int, int, int, float, int, int]:
+    """``(n, n_right, n_pending, reward_sum, reward_n, zero_spread)`` of a group about to be written."""
+    rewards = [r for r in (c.get("reward") for c in completions) if isinstance(r, (int, float)) and r == r]
+    if expected is None:
+        right = sum(1 for r in rewards if r >= SOLVED_REWARD)
+    else:
+        right = sum(1 for c in completions if c.get("verdict") == "right")
+    pending = sum(1 for c in completions if c.get("verdict") == "pending")
+    zero = int(bool(rewards) and max(rewards) == min(rewards))
+    return len(completions), right, pending, float(sum(rewards)), len(rewards), zero
+
+
+_RECOUNT = """UPDATE {db}groups SET
+    n = (SELECT COUNT(*) FROM {src}completions c WHERE c.step = {db}groups.step AND c.grp = {db}groups.grp),
+    n_right = (SELECT COUNT(*) FROM {src}completions c WHERE c.step = {db}groups.step AND c.grp = {db}groups.grp
+               AND CASE WHEN {db}groups.expected IS NULL THEN c.reward >= {solved} ELSE c.verdict = 'right' END),
+    n_pending = (SELECT COUNT(*) FROM {src}completions c WHERE c.step = {db}groups.step
+                 AND c.grp = {db}groups.grp AND c.verdict = 'pending'),
+    reward_sum = (SELECT COALESCE(SUM(c.reward), 0) FROM {src}completions c WHERE c.step = {db}groups.step
+                  AND c.grp = {db}groups.grp),
+    reward_n = (SELECT COUNT(c.reward) FROM {src}completions c WHERE c.step = {db}groups.step
+                AND c.grp = {db}groups.grp),
+    zero_spread = (SELECT COUNT(c.reward) > 0 AND MAX(c.reward) = MIN(c.reward) FROM {src}completions c
+                   WHERE c.step = {db}groups.step AND c.grp = {db}groups.grp)"""
+
+
+def recount(c: sqlite3.Connection, keys: Iterable[tuple[int, int]]) -> set[str]:
+    """Count the groups ``(step, grp)`` again from their completions (verdicts arrived); returns their
+    prompts' keys."""
+    keys = sorted(set(keys))
+    sql = _RECOUNT.format(db="", src="", solved=SOLVED_REWARD) + " WHERE step = ? AND grp = ?"
+    c.executemany(sql, keys)
+    out: set[str] = set()
+    for step, grp in keys:
+        row = c.execute("SELECT pkey FROM groups WHERE step = ? AND grp = ?", (step, grp)).fetchone()
+        if row and row[0] is not None:
+            out.add(row[0])
+    return out
+
+
+def refresh(c: sqlite3.Connection, pkeys: Iterable[str], db: str = "") -> None:
+    """Recompute the ``prompts`` rows of ``pkeys`` from their groups (an indexed range each)."""
+    for k in pkeys:
+        agg = c.execute(
+            f"SELECT COUNT(*), SUM(n), SUM(n_right), SUM(n_pending), SUM(reward_sum), SUM(reward_n),"
+            f" SUM(zero_spread) FROM {db}groups WHERE pkey = ?", (k,)).fetchone()
+        if not agg[0]:
+            c.execute(f"DELETE FROM {db}prompts WHERE pkey = ?", (k,))
+            continue
+        first = c.execute(f"SELECT step, grp FROM {db}groups WHERE pkey = ? ORDER BY step, grp LIMIT 1",
+                          (k,)).fetchone()
+        last = c.execute(f"SELECT step, grp, prompt, question, row, expected FROM {db}groups WHERE pkey = ?"
+                         " ORDER BY step DESC, grp DESC LIMIT 1", (k,)).fetchone()
+        c.execute(f"INSERT OR REPLACE INTO {db}prompts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                  (k, last[2], last[3], last[4], last[5], agg[0], agg[1] or 0, agg[2] or 0, agg[3] or 0,
+                   agg[4] or 0.0, agg[5] or 0, agg[6] or 0, first[0], first[1], last[0], last[1]))
+
+
+def backfill(c: sqlite3.Connection, db: str = "", src: str = "") -> None:
+    """Count every group and compute every prompt (a store recorded before schema 3)."""
+    c.execute(f"UPDATE {db}groups SET pkey = prompt WHERE pkey IS NULL")
+    c.execute(_RECOUNT.format(db=db, src=src, solved=SOLVED_REWARD))
+    keys = [r[0] for r in c.execute(f"SELECT DISTINCT pkey FROM {db}groups")]
+    refresh(c, keys, db=db)
+
+
+def attach_computed(conn: sqlite3.Connection) -> str:
+    """For a store before schema 3 opened read-only: compute its prompts once into an attached in-memory
+    database (the store itself is never written by a reader); returns the schema prefix to read from."""
+    conn.execute("ATTACH DATABASE ':memory:' AS pstats")
+    conn.execute("CREATE TABLE pstats.groups AS SELECT step, grp, prompt, expected FROM main.groups")
+    for name, kind in GROUP_COLUMNS:
+        conn.execute(f"ALTER TABLE pstats.groups ADD COLUMN {name} {kind}")
+    conn.execute(PROMPTS_TABLE.format(db="pstats."))
+    conn.execute("CREATE INDEX pstats.groups_pkey ON groups (pkey, step, grp)")
+    conn.execute("CREATE UNIQUE INDEX pstats.groups_step ON groups (step, grp)")
+    backfill(conn, db="pstats.", src="main.")
+    return "pstats."
+
+
+def _select(db: str) -> str:
+    rate = "CASE WHEN {g}.n - {g}.n_pending > 0 THEN {g}.n_right * 1.0 / ({g}.n - {g}.n_pending) END"
+    return f"""SELECT * FROM (SELECT *, CASE
+            WHEN groups = 1 THEN 'once'
+            WHEN right = 0 THEN 'never'
+            WHEN right = completions THEN 'always'
+            WHEN first_solve_rate <= {LOW} AND last_solve_rate >= {HIGH} THEN 'learned'
+            WHEN first_solve_rate >= {HIGH} AND last_solve_rate <= {LOW} THEN 'forgotten'
+            ELSE 'mixed' END AS status
+        FROM (SELECT p.pkey, p.prompt, p.question, p.row, p.expected, p.groups, p.completions,
+                     p.n_right AS right, p.n_pending AS pending, p.first_step, p.last_step,
+                     {rate.format(g='f')} AS first_solve_rate, {rate.format(g='l')} AS last_solve_rate,
+                     CASE WHEN p.reward_n > 0 THEN p.reward_sum / p.reward_n END AS mean_reward,
+                     p.zero_spread_groups
+              FROM {db}prompts p
+              JOIN {db}groups f ON f.step = p.first_step AND f.grp = p.first_grp
+              JOIN {db}groups l ON l.step = p.last_step AND l.grp = p.last_grp))"""
+
+
+def query(conn: sqlite3.Connection, db: str, *, statuses: Sequence[str] = (), text: str | None = None,
+          sort: str = "first_step", descending: bool | None = None, limit: int | None = None,
+          offset: int = 0) -> list[dict[str, Any]]:
+    """The prompts, filtered by status and by text (in the question or prompt), sorted (numbers high
+    first unless ``descending`` says otherwise), one page."""
+    if sort not in SORTABLE:
+        raise ValueError(f"--sort {sort}: one of {', '.join(SORTABLE)}")
+    where, args = _where(statuses, text)
+    numeric = sort not in ("prompt", "question", "expected", "status")
+    desc = numeric if descending is None else descending
+    order = f"{sort} IS NULL, {sort} {'DESC' if desc else 'ASC'}, first_step, pkey"
+    sql = f"{_select(db)} {where} ORDER BY {order} LIMIT ? OFFSET ?"
+    rows = conn.execute(sql, (*args, -1 if limit is None else limit, offset)).fetchall()
+    return [dict(zip(("key", *FIELDS), r, strict=True)) for r in rows]
+
+
+def count(conn: sqlite3.Connection, db: str, *, statuses: Sequence[str] = (), text: str | None = None) -> int:
+    where, args = _where(statuses, text)
+    return conn.execute(f"SELECT COUNT(*) FROM ({_select(db)} {where})", args).fetchone()[0]
+
+
+def summary(conn: sqlite3.Connection, db: str) -> dict[str, Any]:
+    """How many prompts, how many of each status, and the share that gives GRPO no signal."""
+    by = dict(conn.execute(f"SELECT status, COUNT(*) FROM ({_select(db)}) GROUP BY status").fetchall())
+    total = sum(by.values())
+    counts = {s: by.get(s, 0) for s in STATUSES}
+    return {
+        "prompts": total, "statuses": counts,
+        "always_share": counts["always"] / total if total else None,
+        "never_share": counts["never"] / total if total else None,
+        "thresholds": {"low": LOW, "high": HIGH, "solved_reward_without_answers": SOLVED_REWARD},
+    }
+
+
+def history(conn: sqlite3.Connection, db: str, pkey: str, *, limit: int | None = None) -> list[tuple]:
+    """``[(step, grp, n, n_right, n_pending)]`` of one prompt's groups in step order (the last ``limit``)."""
+    if limit is None:
+        return conn.execute(f"SELECT step, grp, n, n_right, n_pending FROM {db}groups WHERE pkey = ?"
+                            " ORDER BY step, grp", (pkey,)).fetchall()
+    rows = conn.execute(f"SELECT step, grp, n, n_right, n_pending FROM {db}groups WHERE pkey = ?"
+                        " ORDER BY step DESC, grp DESC LIMIT ?", (pkey, limit)).fetchall()
+    return rows[::-1]
+
+
+def _where(statuses: Sequence[str], text: str | None) -> tuple[str, tuple[Any, ...]]:
+    bad = [s for s in statuses if s not in STATUSES]
+    if bad:
+        raise ValueError(f"--status {bad[0]}: one of {', '.join(STATUSES)}")
+    parts, args = [], []
+    if statuses:
+        parts.append(f"status IN ({','.join('?' * len(statuses))})")
+        args.extend(statuses)
+    if text:
+        parts.append("(instr(lower(COALESCE(question, '')), lower(?)) > 0 OR instr(lower(prompt), lower(?)) > 0)")
+        args.extend([text, text])
+    return ("WHERE " + " AND ".join(parts)) if parts else "", tuple(args)

@@ -282,7 +282,9 @@ def cmd_prompts(args: argparse.Namespace) -> int:
         summary = store.prompt_summary()
     if args.json:
         out = {"summary": summary, "prompts": [{k: r[k] for k in FIELDS} for r in rows]}
-        print(json.dumps(_finite(out), indent=1))
+        # one line: thousands of prompts (GSM8K has 7,473) print in a fraction of the indented time; the
+        # figures come from SQL aggregates (a NaN is stored as NULL), so none needs cleaning
+        print(json.dumps(out, ensure_ascii=False))
         return 0
     print(prompts_text(summary, rows, LOW, HIGH))
     return 0

@@ -214,3 +214,19 @@ def test_collapse_scenario_is_stopped_by_a_rule(home: Path, cli) -> None:
         assert alert["values"] and alert["step"] == st["step"]
     ls = json.loads(cli("ls", "--json", check=True).stdout)
     assert ls[0]["alerts"]
+    # the evidence: the collapse names its near-identical groups, which the export shows are
+    [mc] = [a for a in st["alerts"] if a["rule"] == "mode_collapse"]
+    ev = mc["evidence"]
+    assert ev["steps"][1] == mc["step"] and ev["steps"][0] < ev["steps"][1]
+    assert 0 < len(ev["groups"]) <= 50
+    rows = [json.loads(x) for x in cli("export", "collapse", "--what", "groups", check=True).stdout.splitlines()]
+    texts: dict[tuple[int, int], list[str]] = {}
+    for r in rows:
+        texts.setdefault((r["step"], r["group"]), []).append(r["completion"].strip())
+    for g in ev["groups"]:
+        assert ev["steps"][0] <= g["step"] <= ev["steps"][1]
+        t = texts[(g["step"], g["group"])]
+        assert len(set(t)) / len(t) <= 0.25, (g, t)
+    # per prompt: a collapsed run has learned nothing, and most of its problems it never solves
+    prompts = json.loads(cli("prompts", "collapse", "--json", check=True).stdout)
+    assert prompts["summary"]["statuses"]["learned"] == 0 and prompts["summary"]["never_share"] >= 0.5

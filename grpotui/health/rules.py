@@ -12,7 +12,7 @@ import math
 import statistics
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 ACTIONS = ("warn", "pause", "stop", "kill")
@@ -111,6 +111,17 @@ class Alert:
     message: str
     action: str
     values: dict[str, Any] = field(default_factory=dict)
+    # what tripped it: {"steps": [first, last], "groups": [{"step": s, "group": g}, ...]} (the latest 50)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+EVIDENCE_GROUPS = 50
+Hit = tuple[str, dict[str, Any], dict[str, Any]]  # a rule's finding: message, values, evidence
+
+
+def _evidence(first: int, last: int, groups: Iterable[tuple[int, int]] = ()) -> dict[str, Any]:
+    gs = list(groups)[-EVIDENCE_GROUPS:]
+    return {"steps": [first, last], "groups": [{"step": s, "group": g} for s, g in gs]}
 
 
 @dataclass(frozen=True)
@@ -127,23 +138,31 @@ class GroupStats:
     accuracy: float | None  # share of right answers among known verdicts
     top_reward: float | None  # the highest reward seen at this step
     low_reward: float | None  # the lowest reward seen at this step
+    # the groups behind the shares (their numbers at this step), for an alert's evidence
+    zero_low_groups: tuple[int, ...] = ()
+    collapsed_groups: tuple[int, ...] = ()
+    clipped_groups: tuple[int, ...] = ()  # holding a completion that hit max_completion_length
 
 
 def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: float = 0.25,
-                best_reward: float | None = None, worst_reward: float | None = None) -> GroupStats | None:
+                best_reward: float | None = None, worst_reward: float | None = None,
+                first_group: int = 0, max_length: int | None = None) -> GroupStats | None:
     """Summarise one step's groups (``{"completions": [{"completion", "reward", "verdict"}]}``).
 
     A group "at the top" has every reward equal to the best the run has seen, and the run has seen
     better and worse: that is a solved prompt, not a collapse. A run whose rewards never differed has
     no top: all its zero-spread groups count as giving no signal.
     """
-    gs = [g for g in groups if g.get("completions")]
+    gs = [(first_group + i, g) for i, g in enumerate(groups) if g.get("completions")]
     if not gs:
         return None
+    zero_ids: list[int] = []
+    collapsed_ids: list[int] = []
+    clipped_ids: list[int] = []
     zero = zero_low = collapsed = 0
     distinct_sum = 0.0
     right = known = 0
-    finite = [c["reward"] for g in gs for c in g["completions"]
+    finite = [c["reward"] for _, g in gs for c in g["completions"]
               if isinstance(c.get("reward"), (int, float)) and math.isfinite(c["reward"])]
     top = max(finite) if finite else None
     low = min(finite) if finite else None
@@ -152,7 +171,7 @@ def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: fl
     has_top = best is not None and worst is not None and best - worst > 1e-9
     size = 0
     top_count = rewarded = 0
-    for g in gs:
+    for gid, g in gs:
         comps = g["completions"]
         size = max(size, len(comps))
         rs = [c.get("reward") for c in comps if isinstance(c.get("reward"), (int, float))
@@ -163,11 +182,16 @@ def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: fl
         if rs and max(rs) - min(rs) < 1e-9:
             zero += 1
             zero_low += not at_top
+            if not at_top:
+                zero_ids.append(gid)
         texts = [str(c.get("completion", "")).strip() for c in comps]
         d = len(set(texts)) / len(texts)
         distinct_sum += d
         if d <= max_distinct and len(texts) > 1 and not at_top:
             collapsed += 1
+            collapsed_ids.append(gid)
+        if max_length and any(isinstance(c.get("length"), int) and c["length"] >= max_length for c in comps):
+            clipped_ids.append(gid)
         for c in comps:
             v = c.get("verdict")
             if v in ("right", "wrong", "unparseable"):
@@ -177,14 +201,15 @@ def group_stats(step: int, groups: Iterable[dict[str, Any]], *, max_distinct: fl
     # The share right, from verdicts where every completion has one; while verdicts are pending (they
     # are judged off the training thread), the share of completions at the run's best reward, which
     # is the same for a 0/1 correctness reward and close to it otherwise.
-    total = sum(len(g["completions"]) for g in gs)
+    total = sum(len(g["completions"]) for _, g in gs)
     if known and known == total:
         accuracy = right / known
     elif has_top and rewarded:
         accuracy = top_count / rewarded
     else:
         accuracy = right / known if known else None
-    return GroupStats(step, n, size, zero / n, zero_low / n, collapsed / n, distinct_sum / n, accuracy, top, low)
+    return GroupStats(step, n, size, zero / n, zero_low / n, collapsed / n, distinct_sum / n, accuracy, top, low,
+                      tuple(zero_ids), tuple(collapsed_ids), tuple(clipped_ids))
 
 
 def _mean(xs: Iterable[float]) -> float:
@@ -213,10 +238,12 @@ class HealthMonitor:
         self.logged_steps = 0
 
     # ------------------------------------------------------------------ feeding
-    def observe_groups(self, step: int, groups: Iterable[dict[str, Any]]) -> None:
+    def observe_groups(self, step: int, groups: Iterable[dict[str, Any]], *, first_group: int = 0,
+                       max_length: int | None = None) -> None:
+        """One generation's groups at ``step`` (numbered from ``first_group``, as recorded)."""
         rule = self.rules.get("mode_collapse", RULES["mode_collapse"])
         stats = group_stats(step, groups, max_distinct=rule["max_distinct"], best_reward=self._best_reward,
-                            worst_reward=self._worst_reward)
+                            worst_reward=self._worst_reward, first_group=first_group, max_length=max_length)
         if stats is None:
             return
         if stats.top_reward is not None:
@@ -225,8 +252,11 @@ class HealthMonitor:
         if stats.low_reward is not None:
             self._worst_reward = min(stats.low_reward, self._worst_reward if self._worst_reward is not None
                                      else stats.low_reward)
-        if self.groups and self.groups[-1].step == step:  # several generations at one step
-            self.groups.pop()
+        if self.groups and self.groups[-1].step == step:  # several generations at one step: the evidence of all
+            prev = self.groups.pop()
+            stats = replace(stats, zero_low_groups=prev.zero_low_groups + stats.zero_low_groups,
+                            collapsed_groups=prev.collapsed_groups + stats.collapsed_groups,
+                            clipped_groups=prev.clipped_groups + stats.clipped_groups)
         self.groups.append(stats)
 
     def observe_metrics(self, step: int, metrics: dict[str, Any]) -> list[Alert]:
@@ -253,8 +283,8 @@ class HealthMonitor:
             if name in self._tripped:
                 continue
             self._tripped.add(name)
-            message, values = hit
-            alerts.append(Alert(step, name, SEVERITY[rule["action"]], message, rule["action"], values))
+            message, values, evidence = hit
+            alerts.append(Alert(step, name, SEVERITY[rule["action"]], message, rule["action"], values, evidence))
         return alerts
 
     def check_stall(self, step: int, since_last_step: float, typical_step: float | None) -> Alert | None:
@@ -271,13 +301,22 @@ class HealthMonitor:
         self._tripped.add("stall")
         return Alert(step, "stall", SEVERITY[rule["action"]],
                      f"no step for {since_last_step:.0f}s (limit {limit:.0f}s) while the runner is alive",
-                     rule["action"], {"seconds": round(since_last_step, 1), "limit": round(limit, 1)})
+                     rule["action"], {"seconds": round(since_last_step, 1), "limit": round(limit, 1)},
+                     _evidence(step, step))
 
     # ------------------------------------------------------------------ series
     def _last(self, key: str, n: int) -> list[float]:
         """The last ``n`` values of a metric, oldest first (without copying the whole history)."""
         d = self.metrics.get(key)
         return [v for _, v in itertools.islice(reversed(d), n)][::-1] if d else []
+
+    def _first_step(self, key: str, n: int, step: int) -> int:
+        """The step of the first of the last ``n`` values of a metric (``step`` when there are none)."""
+        d = self.metrics.get(key)
+        if not d:
+            return step
+        vals = list(itertools.islice(reversed(d), n))
+        return vals[-1][0]
 
     def _recent_groups(self, step: int, window: int) -> list[GroupStats]:
         """Group stats of the last ``window`` steps, newest last (walks back from the end only)."""
@@ -289,14 +328,14 @@ class HealthMonitor:
         return out[::-1]
 
     # ------------------------------------------------------------------ rules
-    def _check_numerical(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+    def _check_numerical(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
         bad = {k: m[k] for k in r["keys"] if isinstance(m.get(k), float) and not math.isfinite(m[k])}
         if not bad:
             return None
         names = ", ".join(f"{k}={v}" for k, v in bad.items())
-        return f"non-finite {names} at step {step}", {k: str(v) for k, v in bad.items()}
+        return f"non-finite {names} at step {step}", {k: str(v) for k, v in bad.items()}, _evidence(step, step)
 
-    def _check_no_signal(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+    def _check_no_signal(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
         if self.logged_steps < r["min_steps"]:
             return None
         w = r["window"]
@@ -314,15 +353,17 @@ class HealthMonitor:
         if not math.isfinite(frac) or not math.isfinite(chance) or size < 2:
             return None
         if frac >= r["threshold"] and frac - chance >= r["margin"] and acc < 0.9:
+            first = recent[0].step if len(recent) >= w // 2 else self._first_step("frac_reward_zero_std", w, step)
             return (
                 f"{frac:.0%} of groups have zero reward spread below the top over {w} steps (chance at "
                 f"accuracy {acc:.2f}, groups of {size}: {chance:.0%}): almost no gradient",
                 {"frac_zero_std": round(frac, 4), "chance": round(chance, 4), "accuracy": round(acc, 4),
                  "group_size": size, "window": w},
+                _evidence(first, step, [(g.step, i) for g in recent for i in g.zero_low_groups]),
             )
         return None
 
-    def _check_mode_collapse(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+    def _check_mode_collapse(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
         if self.logged_steps < r["min_steps"]:
             return None
         recent = self._recent_groups(step, r["window"])
@@ -335,10 +376,11 @@ class HealthMonitor:
                 f"{share:.0%} of groups hold near-identical completions (mean {distinct:.0%} distinct) "
                 f"over {len(recent)} steps, without being all right",
                 {"collapsed_share": round(share, 4), "distinct": round(distinct, 4), "window": len(recent)},
+                _evidence(recent[0].step, step, [(g.step, i) for g in recent for i in g.collapsed_groups]),
             )
         return None
 
-    def _check_entropy_collapse(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+    def _check_entropy_collapse(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
         ent = self._last("entropy", r["window"])
         if self.logged_steps < r["min_steps"] or len(ent) < r["window"]:
             return None
@@ -352,24 +394,26 @@ class HealthMonitor:
             return None
         return (f"entropy {now:.4f} over {len(ent)} steps, {why}",
                 {"entropy": round(now, 6), "early": round(early, 6) if math.isfinite(early) else None,
-                 "window": len(ent)})
+                 "window": len(ent)},
+                _evidence(self._first_step("entropy", r["window"], step), step))
 
-    def _check_kl_blowup(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+    def _check_kl_blowup(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
         kl = self._last("kl", r["recent"] + r["baseline"])
         if len(kl) < r["recent"]:
             return None
         recent = _mean(kl[-r["recent"] :])
+        ev = _evidence(self._first_step("kl", r["recent"], step), step)
         if recent > r["ceiling"]:
-            return f"KL {recent:.3g} above the ceiling {r['ceiling']:g}", {"kl": recent, "ceiling": r["ceiling"]}
+            return f"KL {recent:.3g} above the ceiling {r['ceiling']:g}", {"kl": recent, "ceiling": r["ceiling"]}, ev
         base = kl[: -r["recent"]]
         if len(base) >= r["baseline"] // 2:
             med = statistics.median(x for x in base if math.isfinite(x))
             if recent > r["min_kl"] and med > 0 and recent > r["jump"] * med:
                 return (f"KL {recent:.3g} is {recent / med:.0f}x its recent median {med:.3g}",
-                        {"kl": round(recent, 6), "median": round(med, 6), "ratio": round(recent / med, 2)})
+                        {"kl": round(recent, 6), "median": round(med, 6), "ratio": round(recent / med, 2)}, ev)
         return None
 
-    def _check_reward_crash(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+    def _check_reward_crash(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
         w = r["window"]
         vals = self._last("reward", w)
         if self.logged_steps < r["min_steps"] or len(vals) < w:
@@ -383,19 +427,23 @@ class HealthMonitor:
         best, span = self._reward_best, max(self._reward_best - self._reward_low, 1e-9)
         if best - now >= r["min_drop"] and best - now >= r["drop"] * max(abs(best), span):
             return (f"mean reward {now:.3f} over {w} steps, down from its best {best:.3f}",
-                    {"reward": round(now, 4), "best": round(best, 4), "window": w})
+                    {"reward": round(now, 4), "best": round(best, 4), "window": w},
+                    _evidence(self._first_step("reward", w, step), step))
         return None
 
-    def _check_length_runaway(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> tuple[str, dict] | None:
+    def _check_length_runaway(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
         clipped = self._last("completions/clipped_ratio", r["window"])
         if self.logged_steps < r["min_steps"] or len(clipped) < r["window"]:
             return None
         now = _mean(clipped)
         early = _mean(self._early.get("completions/clipped_ratio", [])[: r["early_steps"]])
         if now >= r["threshold"] and (not math.isfinite(early) or now - early >= r["rise"]):
+            first = self._first_step("completions/clipped_ratio", r["window"], step)
+            groups = [(g.step, i) for g in self._recent_groups(step, step - first + 1) for i in g.clipped_groups]
             return (f"{now:.0%} of completions hit max_completion_length over {len(clipped)} steps "
                     f"(at the start: {early:.0%})",
-                    {"clipped_ratio": round(now, 4), "early": round(early, 4) if math.isfinite(early) else None})
+                    {"clipped_ratio": round(now, 4), "early": round(early, 4) if math.isfinite(early) else None},
+                    _evidence(first, step, groups))
         return None
 
 

@@ -180,7 +180,9 @@ class Recorder(LightCallback):
         self._hand_over(self._write_generation, step, groups, first)
         self._groups_in_step = {step: first + len(groups)}
         if self.health is not None:
-            self.health.observe_groups(step, groups)
+            max_len = getattr(getattr(tr, "args", None), "max_completion_length", None)
+            self.health.observe_groups(step, groups, first_group=first,
+                                       max_length=max_len if isinstance(max_len, int) else None)
 
     def _write_generation(self, step: int, groups: list[dict[str, Any]], first: int) -> None:
         """On the writer thread: the prompts as text, the rows into the store, and a judge for what is
@@ -306,7 +308,7 @@ class Recorder(LightCallback):
         alert goes with the step's rows and a pause or stop takes effect at this boundary) or from the
         control thread (``None``, a stall: written at once, acted on at the next boundary)."""
         kw = dict(step=alert.step, rule=alert.rule, severity=alert.severity, message=alert.message,
-                  action=alert.action, values=alert.values)
+                  action=alert.action, values=alert.values, evidence=alert.evidence)
         if control is None:
             self.store.record_alert(**kw)
         else:

@@ -19,7 +19,8 @@ Versions: 1, the first; 2, verdicts judged off the training thread (``verdict = 
 judge process fills it, ``verdict_reason`` for why a check gave up) and ``curve_buckets``, the
 downsampled curves that let any run open at once (a store without them is read step by step); 3,
 per-prompt statistics (each group's counts, its question and dataset row, and the ``prompts`` table: see
-:mod:`grpotui.store.prompts`; a reader of an older store computes them once, in memory).
+:mod:`grpotui.store.prompts`; a reader of an older store computes them once, in memory), and each alert's
+``evidence`` (the steps and groups that tripped it).
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     severity TEXT NOT NULL,
     message TEXT NOT NULL,
     action TEXT,
-    vals TEXT
+    vals TEXT,
+    evidence TEXT
 );
 CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY,
@@ -162,7 +164,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE metrics ADD COLUMN reward REAL",
         "ALTER TABLE metrics ADD COLUMN has_reward INTEGER",
     ),
-    3: _prompts.MIGRATION,  # SQL, then a function of the connection that fills what the SQL added
+    3: ("ALTER TABLE alerts ADD COLUMN evidence TEXT",
+        *_prompts.MIGRATION),  # SQL, then a function of the connection that fills what the SQL added
 }
 # Set in stores whose every metrics row has ``reward`` / ``has_reward`` filled (new ones; a migrated store
 # has rows from before): readers use those columns instead of parsing every row's JSON.
@@ -639,20 +642,26 @@ class RunStore:
 
     def record_alert(
         self, *, step: int | None, rule: str, severity: str, message: str,
-        action: str | None = None, values: dict[str, Any] | None = None,
+        action: str | None = None, values: dict[str, Any] | None = None, evidence: dict[str, Any] | None = None,
     ) -> None:
+        """An alert, with its ``evidence``: ``{"steps": [first, last], "groups": [{"step", "group"}, ...]}``."""
         with self._tx() as c:
             c.execute(
-                "INSERT INTO alerts (t, step, rule, severity, message, action, vals) VALUES (?,?,?,?,?,?,?)",
-                (time.time(), step, rule, severity, message, action, _dumps(values or {})),
+                "INSERT INTO alerts (t, step, rule, severity, message, action, vals, evidence)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (time.time(), step, rule, severity, message, action, _dumps(values or {}),
+                 _dumps(evidence) if evidence else None),
             )
 
     def reopen(self, reason: str, *, after_step: int) -> None:
         """A resumed run: forget what came after ``after_step`` and start again (status ``starting``)."""
         now = time.time()
         with self._tx() as c:
+            gone = {r[0] for r in c.execute("SELECT pkey FROM groups WHERE step > ? AND pkey IS NOT NULL",
+                                            (after_step,))} if self._has_column("groups", "pkey") else set()
             for table in ("metrics", "groups", "completions", "alerts"):
                 c.execute(f"DELETE FROM {table} WHERE step > ?", (after_step,))
+            _prompts.refresh(c, gone)  # their later appearances are gone with the steps
             if self._has_column("curve_buckets", "data"):
                 c.execute("DELETE FROM curve_buckets WHERE (bucket + 1) * size - 1 > ?", (after_step,))
             self._buckets = None
@@ -869,13 +878,16 @@ class RunStore:
         return json.loads(rows[0][0]) if rows else None
 
     def alerts(self, after_id: int = 0) -> list[dict[str, Any]]:
+        """Every alert after ``after_id``; ``evidence`` is None where none was recorded (older stores)."""
+        ev = "evidence" if self._has_column("alerts", "evidence") else "NULL"
         rows = self._read(
-            "SELECT id, t, step, rule, severity, message, action, vals FROM alerts WHERE id > ? ORDER BY id",
+            f"SELECT id, t, step, rule, severity, message, action, vals, {ev} FROM alerts WHERE id > ? ORDER BY id",
             (after_id,),
         )
         return [
-            dict(id=i, t=t, step=s, rule=r, severity=sev, message=m, action=a, values=json.loads(v or "{}"))
-            for i, t, s, r, sev, m, a, v in rows
+            dict(id=i, t=t, step=s, rule=r, severity=sev, message=m, action=a, values=json.loads(v or "{}"),
+                 evidence=json.loads(e) if e else None)
+            for i, t, s, r, sev, m, a, v, e in rows
         ]
 
     def commands(self) -> list[dict[str, Any]]:

@@ -45,8 +45,10 @@ PROMPTS_TABLE = """CREATE TABLE IF NOT EXISTS {db}prompts (
     zero_spread_groups INTEGER NOT NULL,
     first_step INTEGER NOT NULL,
     first_grp INTEGER NOT NULL,
+    first_rate REAL,
     last_step INTEGER NOT NULL,
-    last_grp INTEGER NOT NULL
+    last_grp INTEGER NOT NULL,
+    last_rate REAL
 )"""
 GROUPS_INDEX = "CREATE INDEX IF NOT EXISTS {db}groups_pkey ON groups (pkey, step, grp)"
 
@@ -109,13 +111,20 @@ def refresh(c: sqlite3.Connection, pkeys: Iterable[str], db: str = "") -> None:
         if not agg[0]:
             c.execute(f"DELETE FROM {db}prompts WHERE pkey = ?", (k,))
             continue
-        first = c.execute(f"SELECT step, grp FROM {db}groups WHERE pkey = ? ORDER BY step, grp LIMIT 1",
-                          (k,)).fetchone()
-        last = c.execute(f"SELECT step, grp, prompt, question, row, expected FROM {db}groups WHERE pkey = ?"
-                         " ORDER BY step DESC, grp DESC LIMIT 1", (k,)).fetchone()
-        c.execute(f"INSERT OR REPLACE INTO {db}prompts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                  (k, last[2], last[3], last[4], last[5], agg[0], agg[1] or 0, agg[2] or 0, agg[3] or 0,
-                   agg[4] or 0.0, agg[5] or 0, agg[6] or 0, first[0], first[1], last[0], last[1]))
+        first = c.execute(f"SELECT step, grp, n, n_right, n_pending FROM {db}groups WHERE pkey = ?"
+                          " ORDER BY step, grp LIMIT 1", (k,)).fetchone()
+        last = c.execute(f"SELECT step, grp, n, n_right, n_pending, prompt, question, row, expected FROM {db}groups"
+                         " WHERE pkey = ? ORDER BY step DESC, grp DESC LIMIT 1", (k,)).fetchone()
+        c.execute(f"INSERT OR REPLACE INTO {db}prompts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                  (k, last[5], last[6], last[7], last[8], agg[0], agg[1] or 0, agg[2] or 0, agg[3] or 0,
+                   agg[4] or 0.0, agg[5] or 0, agg[6] or 0, first[0], first[1], _rate(*first[2:5]),
+                   last[0], last[1], _rate(*last[2:5])))
+
+
+def _rate(n: int | None, right: int | None, pending: int | None) -> float | None:
+    """A group's solve rate: the share of its judged completions that are right (None: none judged)."""
+    judged = (n or 0) - (pending or 0)
+    return (right or 0) / judged if judged > 0 else None
 
 
 def backfill(c: sqlite3.Connection, db: str = "", src: str = "") -> None:
@@ -141,7 +150,7 @@ def attach_computed(conn: sqlite3.Connection) -> str:
 
 
 def _select(db: str) -> str:
-    rate = "CASE WHEN {g}.n - {g}.n_pending > 0 THEN {g}.n_right * 1.0 / ({g}.n - {g}.n_pending) END"
+    """Every prompt with its figures and status: one scan of the ``prompts`` table, no join."""
     return f"""SELECT * FROM (SELECT *, CASE
             WHEN groups = 1 THEN 'once'
             WHEN right = 0 THEN 'never'
@@ -151,12 +160,10 @@ def _select(db: str) -> str:
             ELSE 'mixed' END AS status
         FROM (SELECT p.pkey, p.prompt, p.question, p.row, p.expected, p.groups, p.completions,
                      p.n_right AS right, p.n_pending AS pending, p.first_step, p.last_step,
-                     {rate.format(g='f')} AS first_solve_rate, {rate.format(g='l')} AS last_solve_rate,
+                     p.first_rate AS first_solve_rate, p.last_rate AS last_solve_rate,
                      CASE WHEN p.reward_n > 0 THEN p.reward_sum / p.reward_n END AS mean_reward,
                      p.zero_spread_groups
-              FROM {db}prompts p
-              JOIN {db}groups f ON f.step = p.first_step AND f.grp = p.first_grp
-              JOIN {db}groups l ON l.step = p.last_step AND l.grp = p.last_grp))"""
+              FROM {db}prompts p))"""
 
 
 def query(conn: sqlite3.Connection, db: str, *, statuses: Sequence[str] = (), text: str | None = None,
@@ -170,8 +177,14 @@ def query(conn: sqlite3.Connection, db: str, *, statuses: Sequence[str] = (), te
     numeric = sort not in ("prompt", "question", "expected", "status")
     desc = numeric if descending is None else descending
     order = f"{sort} IS NULL, {sort} {'DESC' if desc else 'ASC'}, first_step, pkey"
-    sql = f"{_select(db)} {where} ORDER BY {order} LIMIT ? OFFSET ?"
-    rows = conn.execute(sql, (*args, -1 if limit is None else limit, offset)).fetchall()
+    sql = f"{_select(db)} {where} ORDER BY {order}"
+    if limit is not None:  # only then: with "LIMIT -1" SQLite sorts wide rows several times slower
+        sql += " LIMIT ? OFFSET ?"
+        args = (*args, limit, offset)
+    elif offset:
+        sql += " LIMIT -1 OFFSET ?"
+        args = (*args, offset)
+    rows = conn.execute(sql, args).fetchall()
     return [dict(zip(("key", *FIELDS), r, strict=True)) for r in rows]
 
 

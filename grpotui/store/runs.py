@@ -201,7 +201,8 @@ def summarize(store: RunStore, *, with_metrics: bool = True, trend: int = 0) -> 
         "heartbeat_at": info["heartbeat_at"],
         "exit_code": info["exit_code"],
         "alerts": [
-            {"step": a["step"], "rule": a["rule"], "severity": a["severity"], "message": a["message"]}
+            {"step": a["step"], "rule": a["rule"], "severity": a["severity"], "message": a["message"],
+             "action": a["action"], "evidence": a["evidence"]}
             for a in alerts
         ],
     }

@@ -364,6 +364,29 @@ def _finite(v: Any) -> Any:
     return v
 
 
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    """Send a test notification with the settings (and a run's own [notify], given its name)."""
+    from grpotui import notify
+
+    table, label = None, "settings.toml"
+    if args.name:
+        with _open(args.name) as store:
+            table = (store.run_info()["config"] or {}).get("notify")
+        label = f"settings.toml and run {args.name!r}"
+    try:
+        cfg = notify.from_settings(table)
+    except notify.NotifyConfigError as e:
+        raise UsageError(str(e)) from None
+    if not notify.enabled(cfg):
+        raise UsageError(f"no [notify] webhook or command in {label}")
+    ev = notify.event(args.name or "notify-test", "test", status="test", message="a test notification from grpotui")
+    failed = 0
+    for channel, ok, detail in notify.deliver(cfg, ev, retries=1):
+        print(f"{channel}: {'sent' if ok else 'FAILED'} ({detail})")
+        failed += not ok
+    return 1 if failed else 0
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     from grpotui.store.runs import effective_status, find_run
 
@@ -533,6 +556,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("compare", help="compare runs side by side: curves, config differences, groups")
     sp.add_argument("names", nargs="+", metavar="name")
     sp.set_defaults(func=cmd_compare)
+
+    sp = sub.add_parser("notify-test", help="send a test notification ([notify] in settings.toml or the run's config)")
+    sp.add_argument("name", nargs="?", help="a run whose own [notify] applies too")
+    sp.set_defaults(func=cmd_notify_test)
 
     sp = sub.add_parser("prompts", help="every prompt's history: which problems it learned, never or always solves")
     sp.add_argument("name")

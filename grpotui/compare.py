@@ -29,6 +29,10 @@ def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
             key = f"{prefix}.{k}" if prefix else str(k)
             if isinstance(v, dict) and v:
                 out.update(flatten(v, key))
+            elif key == "notify.webhook":  # a secret: its host is enough to tell runs apart
+                from grpotui.notify import mask
+
+                out[key] = mask(v)
             else:
                 out[key] = v
     return out

@@ -100,7 +100,7 @@ LAUNCH_SPEC: _S = {
 TOP_SPEC: _S = {
     "rewards": (("list",), ["correctness"], None, "reward functions"),
 }
-SECTIONS = ("run", "model", "data", "training", "rewards", "health", "launch")
+SECTIONS = ("run", "model", "data", "training", "rewards", "health", "launch", "notify")
 
 
 # ----------------------------------------------------------------------------- loading
@@ -449,6 +449,13 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     try:
         cfg["health"] = resolve(health)
     except HealthConfigError as e:
+        problems.extend(str(e).splitlines())
+
+    from grpotui.notify import NotifyConfigError, check
+
+    try:
+        cfg["notify"] = check(raw.get("notify", {}))
+    except NotifyConfigError as e:
         problems.extend(str(e).splitlines())
 
     if cfg["run"].get("name"):

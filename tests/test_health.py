@@ -202,6 +202,17 @@ def test_bad_health_config_names_the_key(tmp_path: Path, home: Path) -> None:
 
 @pytest.mark.slow
 def test_collapse_scenario_is_stopped_by_a_rule(home: Path, cli) -> None:
+    from webhook import Hook
+
+    hook = Hook()  # a real HTTP server on 127.0.0.1 receives the run's notifications
+    (home / "settings.toml").write_text(f'[notify]\nwebhook = "{hook.url}"\n')
+    try:
+        _collapse(home, cli, hook)
+    finally:
+        hook.close()
+
+
+def _collapse(home: Path, cli, hook) -> None:
     proc = cli("demo", "--scenario", "collapse", "--headless", "--steps", "400", "--name", "collapse", timeout=300)
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     st = json.loads(cli("status", "collapse", "--json", check=True).stdout)
@@ -227,6 +238,13 @@ def test_collapse_scenario_is_stopped_by_a_rule(home: Path, cli) -> None:
         assert ev["steps"][0] <= g["step"] <= ev["steps"][1]
         t = texts[(g["step"], g["group"])]
         assert len(set(t)) / len(t) <= 0.25, (g, t)
+    # notifications: the alert that stopped it, then the end, with the documented fields
+    posts = hook.wait(lambda ps: any(p["json"]["event"] == "end" for p in ps), timeout=60)
+    events = [p["json"] for p in posts]
+    alert = next(e for e in events if e["event"] == "alert" and e["rule"] == mc["rule"])
+    assert alert["run"] == "collapse" and alert["step"] == mc["step"] and alert["severity"] == "critical"
+    assert events[-1]["event"] == "end" and events[-1]["status"] == "stopped" and events[-1]["step"] == st["step"]
+    assert {"run", "event", "status", "rule", "severity", "step", "message", "host"} <= set(events[-1])
     # per prompt: a collapsed run has learned nothing, and most of its problems it never solves
     prompts = json.loads(cli("prompts", "collapse", "--json", check=True).stdout)
     assert prompts["summary"]["statuses"]["learned"] == 0 and prompts["summary"]["never_share"] >= 0.5

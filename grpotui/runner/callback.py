@@ -94,9 +94,12 @@ class GRPOTUICallback(LightCallback):
                 sampler = SystemSampler().sample
             self.controller = Controller(self.store, sampler=sampler)
             self.controller.start()
+        from grpotui import notify
+
         self.recorder = Recorder(self.store, self.controller, answer_field=self.answer_field,
                                  health=HealthMonitor(self.health_config), progress=_progress,
-                                 judge_timeout=float(os.environ.get("GRPOTUI_JUDGE_TIMEOUT") or 1.0))
+                                 judge_timeout=float(os.environ.get("GRPOTUI_JUDGE_TIMEOUT") or 1.0),
+                                 notifier=notify.for_run(self.store) if self.store is not None else None)
         self.recorder.attach(trainer)
         if self.controller is not None:
             self.controller.on_tick = self.recorder.check_stall
@@ -169,6 +172,10 @@ class GRPOTUICallback(LightCallback):
         else:  # a watched script may go on after train(): its exit code decides
             self.store.set_status("running", f"training ended at step {step}; the script goes on", step=step)
         ctl.close()
+        if self._owns_run:  # under `grpotui watch` the supervisor sends the end, when the script ends
+            from grpotui import notify
+
+            notify.send_end(self.store)
 
     def _at_exit(self) -> None:
         """A script that dies in training leaves no active run behind."""
@@ -182,6 +189,9 @@ class GRPOTUICallback(LightCallback):
                 err = getattr(sys, "last_value", None)
                 reason = f"{type(err).__name__}: {err}" if err else "the script ended before training finished"
                 self.store.set_status("failed", reason[:500], exit_code=EXIT_FAILED)
+                from grpotui import notify
+
+                notify.send_end(self.store)
         except Exception:
             pass
 

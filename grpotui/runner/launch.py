@@ -119,7 +119,25 @@ def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: di
             import socket
 
             store.set_process(pid=proc.pid, create_time=ct, host=socket.gethostname())
+    _spawn_supervisor(run_dir, prefix, env)
     return proc.pid
+
+
+def _spawn_supervisor(run_dir: Path, prefix: list[str], env: dict[str, str]) -> None:
+    """Beside a run that sends notifications: a supervisor that reports its end, however it ends (a
+    ``kill -9`` included). Its own session, so a kill of the runner's process group spares it."""
+    from grpotui import notify
+
+    try:
+        cfg = notify.from_settings(json.loads((run_dir / CONFIG_FILE).read_text()).get("notify"))
+    except (OSError, ValueError):
+        return
+    if not notify.enabled(cfg):
+        return
+    with open(run_dir / LOG_FILE, "ab") as log:
+        subprocess.Popen([*prefix, sys.executable, "-m", "grpotui.runner.supervise", str(run_dir)],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(run_dir),
+                         env=env, start_new_session=True, close_fds=True)
 
 
 def _launch_section(run_dir: Path) -> dict[str, Any]:

@@ -149,8 +149,11 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
     from grpotui.health import HealthMonitor
 
     health = HealthMonitor(cfg.get("health"))
+    from grpotui import notify
+
     recorder = Recorder(store, controller, answer_field="answer", progress=progress, health=health,
-                        judge_timeout=float(cfg.get("run", {}).get("judge_timeout") or 1.0))
+                        judge_timeout=float(cfg.get("run", {}).get("judge_timeout") or 1.0),
+                        notifier=notify.for_run(store, cfg.get("notify")))
     controller.on_tick = recorder.check_stall
     controller.before_exit = lambda: recorder.flush(timeout=2.0)
     trainer = build_trainer(cfg, run_dir, [recorder], backend=backend)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grpotui.health import Alert, HealthMonitor
+from grpotui.notify import Notifier
 from grpotui.rewards import GOLD_COLUMNS, completion_text, gold_answer, judged_any, known_judgement
 from grpotui.runner import judge as judge_process
 from grpotui.runner.control import Controller
@@ -62,8 +63,10 @@ class Recorder(LightCallback):
         progress: Callable[[int, int | None, dict[str, Any]], None] | None = None,
         health: HealthMonitor | None = None,
         judge_timeout: float = judge_process.DEFAULT_TIMEOUT,
+        notifier: Notifier | None = None,
     ) -> None:
         self.store = store
+        self.notifier = notifier  # alerts go out from a thread of its own
         self.writer = StoreWriter() if store is not None else None
         self.judge_timeout = judge_timeout
         self._judge: Any = None
@@ -234,6 +237,8 @@ class Recorder(LightCallback):
         if self.writer is not None:
             self._send()
             self.writer.close(timeout)
+        if self.notifier is not None:
+            self.notifier.close()  # a few seconds at most
 
     def _warn(self, msg: str) -> None:
         if not self._warned:
@@ -314,6 +319,15 @@ class Recorder(LightCallback):
         else:
             self._hand_over(self.store.record_alert, **kw)
         print(f"grpotui: ALERT step {alert.step} {alert.rule} ({alert.action}): {alert.message}", flush=True)
+        if self.notifier is not None:
+            from grpotui import notify
+
+            status = {"warn": "running", "pause": "pausing", "stop": "stopping", "kill": "killed"}.get(alert.action)
+            self.notifier.send(notify.event(self.store.run_info()["name"], "alert", status=status or "running",
+                                            message=alert.message, rule=alert.rule, severity=alert.severity,
+                                            step=alert.step))
+            if alert.action == "kill":
+                self.notifier.close()  # the kill ends this process at once: the alert goes out first
         ctl = self.controller
         if ctl is None or alert.action == "warn":
             return

@@ -137,6 +137,9 @@ def supervise(run_dir: Path) -> int:
             store.set_status("failed", f"the command ended with {why}{none}: {tail}" if tail
                              else f"ended with {why}{none}", exit_code=EXIT_FAILED)
     final = store.run_info()["exit_code"]
+    from grpotui import notify
+
+    notify.send_end(store)  # the run's end, from the process that saw it (a few seconds at most)
     store.close()
     return int(final) if final is not None else EXIT_FAILED
 

@@ -20,7 +20,8 @@ judge process fills it, ``verdict_reason`` for why a check gave up) and ``curve_
 downsampled curves that let any run open at once (a store without them is read step by step); 3,
 per-prompt statistics (each group's counts, its question and dataset row, and the ``prompts`` table: see
 :mod:`grpotui.store.prompts`; a reader of an older store computes them once, in memory), and each alert's
-``evidence`` (the steps and groups that tripped it).
+``evidence`` (the steps and groups that tripped it) and ``notifications`` (what was sent where, and how
+it went).
 """
 
 from __future__ import annotations
@@ -142,6 +143,16 @@ CREATE TABLE IF NOT EXISTS alerts (
     vals TEXT,
     evidence TEXT
 );
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    event TEXT NOT NULL,
+    rule TEXT,
+    step INTEGER,
+    channel TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    detail TEXT
+);
 CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY,
     t REAL NOT NULL,
@@ -165,6 +176,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE metrics ADD COLUMN has_reward INTEGER",
     ),
     3: ("ALTER TABLE alerts ADD COLUMN evidence TEXT",
+        "CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY, t REAL NOT NULL, event TEXT NOT NULL,"
+        " rule TEXT, step INTEGER, channel TEXT NOT NULL, ok INTEGER NOT NULL, detail TEXT)",
         *_prompts.MIGRATION),  # SQL, then a function of the connection that fills what the SQL added
 }
 # Set in stores whose every metrics row has ``reward`` / ``has_reward`` filled (new ones; a migrated store
@@ -652,6 +665,20 @@ class RunStore:
                 (time.time(), step, rule, severity, message, action, _dumps(values or {}),
                  _dumps(evidence) if evidence else None),
             )
+
+    def record_notification(self, *, event: str, rule: str | None, step: int | None, channel: str, ok: bool,
+                            detail: str) -> None:
+        with self._tx() as c:
+            c.execute("INSERT INTO notifications (t, event, rule, step, channel, ok, detail) VALUES (?,?,?,?,?,?,?)",
+                      (time.time(), event, rule, step, channel, int(ok), detail))
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """What was sent where, in order (none for stores before schema 3)."""
+        if not self._has_column("notifications", "channel"):
+            return []
+        rows = self._read("SELECT t, event, rule, step, channel, ok, detail FROM notifications ORDER BY id")
+        return [dict(t=t, event=e, rule=r, step=s, channel=ch, ok=bool(ok), detail=d)
+                for t, e, r, s, ch, ok, d in rows]
 
     def reopen(self, reason: str, *, after_step: int) -> None:
         """A resumed run: forget what came after ``after_step`` and start again (status ``starting``)."""

@@ -511,8 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("demo", help="a real GRPO run of a tiny built-in model on arithmetic, on the CPU")
     sp.add_argument("--steps", type=int, default=DEMO_STEPS, help=f"training steps (default {DEMO_STEPS})")
-    sp.add_argument("--scenario", choices=("healthy", "collapse"), default="healthy",
-                    help="collapse: a real run set up to collapse (lr far too high, no KL penalty)")
+    sp.add_argument("--scenario", choices=("healthy", "collapse", "hacking"), default="healthy",
+                    help="collapse: a real run set up to collapse (lr far too high, no KL penalty); hacking: a "
+                    "second, hackable reward (a bonus for answering 9, never right)")
     run_opts(sp)
     sp.set_defaults(func=cmd_demo)
 

@@ -32,10 +32,15 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     # A learning rate far too high and no KL penalty: by step ~40 the policy answers one fixed string,
     # entropy is ~0 and every group has zero reward spread (a real mode collapse).
     "collapse": {"beta": 0.0, "learning_rate": 3e-2, "lr_scheduler_type": "constant"},
+    # A second reward the model can earn without answering right (a bonus for starting with "9", never
+    # a right sum here): it learns to exploit it while correctness falls (a real reward hack).
+    "hacking": {"lr_scheduler_type": "constant"},
 }
+REWARDS = {"hacking": ["correctness", "grpotui.rewards.demo:nine_bonus"]}
 NOTES = {
     "healthy": "embedded demo: a tiny Qwen2 learns single-digit sums with GRPO",
     "collapse": "embedded demo, collapse scenario: lr 3e-2 and beta 0, set up to collapse",
+    "hacking": "embedded demo, hacking scenario: a bonus for answering 9, which is never right",
 }
 
 
@@ -52,6 +57,6 @@ def demo_config(steps: int = DEMO_STEPS, scenario: str = "healthy") -> dict[str,
             "answer_field": "answer",
             "chat_template": False,
         },
-        "rewards": ["correctness"],
+        "rewards": REWARDS.get(scenario, ["correctness"]),
         "training": {**DEMO_TRAINING, **SCENARIOS[scenario], "max_steps": steps},
     }

@@ -248,3 +248,60 @@ def _collapse(home: Path, cli, hook) -> None:
     # per prompt: a collapsed run has learned nothing, and most of its problems it never solves
     prompts = json.loads(cli("prompts", "collapse", "--json", check=True).stdout)
     assert prompts["summary"]["statuses"]["learned"] == 0 and prompts["summary"]["never_share"] >= 0.5
+
+
+def _two_rewards(steps: int, correctness, aux, seed: int = 0, aux_name: str = "format") -> list[tuple[int, dict]]:
+    """Metrics of a run with two reward functions whose true means follow ``correctness(t)`` and
+    ``aux(t)`` (t in 0..1), sampled as TRL would over 16 completions a step."""
+    rng = random.Random(seed)
+    out = []
+    for step in range(1, steps + 1):
+        t = step / steps
+        c = [float(rng.random() < correctness(t)) for _ in range(16)]
+        a = [float(rng.random() < aux(t)) for _ in range(16)]
+
+        def sd(xs: list[float]) -> float:
+            m = sum(xs) / len(xs)
+            return math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
+
+        out.append((step, {"reward": sum(c) / 16 + sum(a) / 16, "rewards/correctness/mean": sum(c) / 16,
+                           "rewards/correctness/std": sd(c), f"rewards/{aux_name}/mean": sum(a) / 16,
+                           f"rewards/{aux_name}/std": sd(a), "entropy": 1.0, "kl": 0.01}))
+    return out
+
+
+def test_reward_hacking_needs_correctness_to_fall_not_to_lag() -> None:
+    # learning as a healthy correctness + format run does: format first, correctness after (never falls)
+    for seed in range(5):
+        healthy = _two_rewards(800, lambda t: 0.1 + 0.5 * t, lambda t: min(1.0, 0.1 + 3 * t), seed=seed)
+        assert not [a for a in replay(healthy) if a.rule == "reward_hacking"]
+    # format climbs while correctness falls: hacked
+    hacked = _two_rewards(400, lambda t: max(0.0, 0.3 - 0.6 * t), lambda t: min(1.0, 0.1 + 2 * t), seed=1)
+    alerts = [a for a in replay(hacked) if a.rule == "reward_hacking"]
+    assert alerts and alerts[0].step < 250  # caught while correctness is still falling
+    alert = alerts[0]
+    assert alert.values["function"] == "format" and alert.values["primary"] == "correctness"
+    assert alert.action == "warn" and alert.evidence["steps"][1] == alert.step
+    assert alert.values["variance_share"]["format"][1] > alert.values["variance_share"]["correctness"][1]
+    # without a correctness function the rule is off, and says so once; naming the primary turns it on
+    renamed = [(s, {k.replace("correctness", "exact"): v for k, v in m.items()}) for s, m in hacked]
+    mon = HealthMonitor()
+    for s, m in renamed:
+        assert not [a for a in mon.observe_metrics(s, m) if a.rule == "reward_hacking"]
+    assert len(mon.notes) == 1 and "reward_hacking is off" in mon.notes[0] and "exact, format" in mon.notes[0]
+    on = replay(renamed, config={"reward_hacking": {"primary": "exact"}})
+    assert [a.step for a in on if a.rule == "reward_hacking"] == [a.step for a in alerts]
+
+
+def test_hacking_scenario_trips_reward_hacking(home: Path, cli) -> None:
+    proc = cli("demo", "--scenario", "hacking", "--headless", "--steps", "130", "--name", "hack", timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    st = json.loads(cli("status", "hack", "--json", check=True).stdout)
+    alert = next(a for a in st["alerts"] if a["rule"] == "reward_hacking")
+    assert "nine_bonus" in alert["message"] and "correctness fell" in alert["message"]
+    assert alert["evidence"]["steps"][1] == alert["step"] <= 130
+    rows = [json.loads(x) for x in cli("export", "hack", "--what", "metrics", check=True).stdout.splitlines()]
+    early = [r["rewards/correctness/mean"] for r in rows[:25]]
+    late = [r for r in rows if r["step"] > alert["step"] - 25 and r["step"] <= alert["step"]]
+    assert sum(r["rewards/nine_bonus/mean"] for r in late) / len(late) > 0.5  # it learned the bonus
+    assert sum(r["rewards/correctness/mean"] for r in late) / len(late) < sum(early) / len(early)

@@ -37,6 +37,13 @@ RULES: dict[str, dict[str, Any]] = {
     # Most completions hit max_completion_length, and that is new (not how the run started).
     "length_runaway": {"action": "warn", "window": 50, "min_steps": 50, "threshold": 0.8, "rise": 0.3,
                        "early_steps": 20},
+    # With several reward functions: an auxiliary one's mean rises clearly over a window while the primary
+    # (correctness) one's falls (the later half of the window against the earlier, each change at least
+    # ``rise`` / ``fall`` and ``z`` standard errors of the step means, so noise does not trip it). Flat is
+    # not enough: a format reward usually rises before correctness does. ``primary``: the correctness
+    # function's name ("" means grpotui's own ``correctness``; without one the rule is off).
+    "reward_hacking": {"action": "warn", "window": 100, "min_steps": 100, "rise": 0.2, "fall": 0.02,
+                       "z": 3.0, "primary": ""},
     # No step for a long time while the runner lives (checked by the runner's control thread).
     "stall": {"action": "warn", "seconds": 900.0, "factor": 20.0},
 }
@@ -90,6 +97,9 @@ def resolve(section: dict[str, Any] | None) -> dict[str, Any]:
                     problems.append(f"health.{name}.{key}: expected a whole number, got {value!r}")
                     continue
                 value = type(default)(value)
+            elif isinstance(default, str) and not isinstance(value, str):
+                problems.append(f"health.{name}.{key}: expected a string, got {value!r}")
+                continue
             elif isinstance(default, list) and (
                     not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
                 problems.append(f"health.{name}.{key}: expected a list of metric names")
@@ -236,6 +246,8 @@ class HealthMonitor:
         self._best_reward: float | None = None
         self._worst_reward: float | None = None
         self.logged_steps = 0
+        self.notes: list[str] = []  # things a rule has to say once (e.g. why it is off), for the runner's log
+        self._said_off = False
 
     # ------------------------------------------------------------------ feeding
     def observe_groups(self, step: int, groups: Iterable[dict[str, Any]], *, first_group: int = 0,
@@ -263,7 +275,8 @@ class HealthMonitor:
         """Record one logged step and return what trips now."""
         self.logged_steps += 1
         for key, v in metrics.items():
-            if key in _WATCHED and isinstance(v, (int, float)) and not isinstance(v, bool):
+            if (key in _WATCHED or key.startswith("rewards/")) and isinstance(v, (int, float)) \
+                    and not isinstance(v, bool):
                 self.metrics.setdefault(key, deque(maxlen=self._history)).append((step, float(v)))
                 early = self._early.setdefault(key, [])
                 if len(early) < 50:
@@ -430,6 +443,67 @@ class HealthMonitor:
                     {"reward": round(now, 4), "best": round(best, 4), "window": w},
                     _evidence(self._first_step("reward", w, step), step))
         return None
+
+    def _check_reward_hacking(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
+        funcs = sorted(k.split("/")[1] for k in self.metrics if k.startswith("rewards/") and k.endswith("/mean"))
+        if len(funcs) < 2:
+            return None
+        primary = r["primary"] or ("correctness" if "correctness" in funcs else "")
+        if primary not in funcs:
+            if not self._said_off:
+                self._said_off = True
+                self.notes.append("health rule reward_hacking is off: no correctness function among "
+                                  f"{', '.join(funcs)} (set health.reward_hacking.primary)")
+            return None
+        w = r["window"]
+        if self.logged_steps < r["min_steps"]:
+            return None
+        halves, errors = {}, {}
+        for f in funcs:
+            vals = [v for v in self._last(f"rewards/{f}/mean", w) if math.isfinite(v)]
+            if len(vals) < w:
+                return None
+            a, b = vals[: w // 2], vals[w // 2 :]
+            halves[f] = (statistics.fmean(a), statistics.fmean(b))
+            errors[f] = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
+        p0, p1 = halves[primary]
+        fell = p0 - p1
+        if fell < r["fall"] or fell < r["z"] * errors[primary]:
+            return None
+        risers = [(f, a, b) for f, (a, b) in halves.items() if f != primary
+                  and b - a >= r["rise"] and b - a >= r["z"] * errors[f]]
+        if not risers:
+            return None
+        f, a, b = max(risers, key=lambda x: x[2] - x[1])
+        shares = self._variance_shares(funcs, w)
+        share = ""
+        if f in shares:
+            s0, s1 = shares[f]
+            share = f"; {f}'s share of the reward variance {s0:.0%} -> {s1:.0%}"
+        return (
+            f"{f} mean {a:.2f} -> {b:.2f} over {w} steps while {primary} fell {p0:.2f} -> {p1:.2f}{share}: the "
+            f"policy may be earning {f} without solving the problems",
+            {"function": f, "rise": [round(a, 4), round(b, 4)], "primary": primary,
+             "fall": [round(p0, 4), round(p1, 4)],
+             "variance_share": {k: [round(x, 4) for x in v] for k, v in shares.items()}, "window": w},
+            _evidence(self._first_step(f"rewards/{primary}/mean", w, step), step),
+        )
+
+    def _variance_shares(self, funcs: list[str], w: int) -> dict[str, tuple[float, float]]:
+        """Each function's share of the summed reward variance (from TRL's ``rewards/<f>/std``), in the
+        earlier and the later half of the window (unweighted)."""
+        var = {}
+        for f in funcs:
+            sd = self._last(f"rewards/{f}/std", w)
+            if len(sd) < w:
+                return {}
+            var[f] = (_mean(x * x for x in sd[: w // 2]), _mean(x * x for x in sd[w // 2 :]))
+        out = {}
+        for i in (0, 1):
+            total = sum(v[i] for v in var.values())
+            for f, v in var.items():
+                out.setdefault(f, [0.0, 0.0])[i] = v[i] / total if total > 0 else 0.0
+        return {f: (v[0], v[1]) for f, v in out.items()}
 
     def _check_length_runaway(self, step: int, m: dict[str, Any], r: dict[str, Any]) -> Hit | None:
         clipped = self._last("completions/clipped_ratio", r["window"])

@@ -371,6 +371,8 @@ class Recorder(LightCallback):
                 if self.health is not None:
                     for alert in self.health.observe_metrics(step, metrics):
                         self._act(alert, control)
+                    while self.health.notes:
+                        print(f"grpotui: {self.health.notes.pop(0)}", flush=True)
             self._send()
         if self._pause_in_log:
             self._pause_in_log = False

@@ -44,8 +44,7 @@ async def dashboard(run: str, steps_back: int) -> dict[str, float]:
     async with app.run_test(size=(160, 45)) as pilot:
         while True:
             s = app.screen
-            if isinstance(s, DashboardScreen) and s._shown_step is not None and not s._curves_dirty \
-                    and s.last_step and s._shown_step == s.last_step:
+            if isinstance(s, DashboardScreen) and s.loaded and s.last_step and s.shown_step == s.last_step:
                 break
             await pilot.pause(0.005)
         await pilot.pause()  # the frame itself
@@ -54,14 +53,14 @@ async def dashboard(run: str, steps_back: int) -> dict[str, float]:
         shown: dict[int, float] = {}
         original = s._show_groups
 
-        def show_groups(step, groups):  # when a step's groups reach the screen
-            original(step, groups)
-            shown[step] = time.perf_counter()
+        def show_groups(step_groups):  # when a step's groups reach the screen
+            original(step_groups)
+            shown[step_groups.step] = time.perf_counter()
 
         s._show_groups = show_groups
         lat = []
         for _ in range(steps_back):
-            want = s._shown_step - 1
+            want = s.shown_step - 1
             t1 = time.perf_counter()
             s.action_step(-1)
             while want not in shown:
@@ -84,7 +83,7 @@ async def comparison(runs: list[str]) -> dict[str, float]:
     async with app.run_test(size=(160, 45)) as pilot:
         while True:
             s = app.screen
-            if isinstance(s, CompareScreen) and s.shown_step is not None and s.heads and not s._dirty:
+            if isinstance(s, CompareScreen) and s.loaded:
                 break
             await pilot.pause(0.005)
         await pilot.pause()

@@ -100,8 +100,7 @@ async def compare_loaded(pilot) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.05)
         screen = pilot.app.screen
-        if isinstance(screen, CompareScreen) and screen.shown_step is not None and screen.heads \
-                and not screen._dirty:
+        if isinstance(screen, CompareScreen) and screen.loaded:
             break
     await pilot.pause(0.2)
     from textual.widgets import Tabs

@@ -21,9 +21,9 @@ from grpotui.compare import align_groups, config_diff, flatten
 from grpotui.store import Group, RunStore
 from grpotui.store.paths import STORE_FILE
 from grpotui.tui.app import make_app
+from grpotui.tui.modals.confirm import ConfirmModal
+from grpotui.tui.modals.prompt import PromptModal
 from grpotui.tui.screens.compare import CompareScreen
-from grpotui.tui.screens.confirm import ConfirmModal
-from grpotui.tui.screens.prompt import PromptModal
 from grpotui.tui.screens.runs import RunsScreen
 from grpotui.tui.widgets.completions import CompletionsView
 from grpotui.tui.widgets.groups import GroupSpreadPanel

@@ -27,14 +27,14 @@ def _store(home: Path, name: str, beta: float, metrics: list[dict]) -> None:
 
 
 async def _kl_title(home: Path, name: str) -> str:
-    from grpotui.tui.widgets.curves import MetricPlot
+    from grpotui.tui.widgets.curves import CurvesPanel, MetricPlot
 
     app = make_app(run_name=name)
     async with app.run_test(size=(160, 45)) as pilot:
         for _ in range(100):
             await pilot.pause(0.05)
             plot = app.screen.query_one("#plot-kl", MetricPlot)
-            if not app.screen._curves_dirty and app.screen.info:
+            if app.screen.query_one(CurvesPanel).up_to_date and app.screen.info:
                 break
         return plot.empty_message or ""
 
@@ -78,7 +78,7 @@ async def test_comparison_columns_fit_what_they_hold(home: Path) -> None:
 
 async def test_a_note_is_shown_whole_on_demand(home: Path) -> None:
     from grpotui.store.runs import set_note
-    from grpotui.tui.screens.text import TextModal
+    from grpotui.tui.modals.text import TextModal
 
     write_recorded_run(home, "noted", steps=10)
     note = "why: " + " ".join(f"word{i}" for i in range(60)) + " [bold]not markup[/bold] END"

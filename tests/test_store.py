@@ -154,7 +154,7 @@ def test_a_long_run_opens_from_its_curve_summary(tmp_path: Path) -> None:
     import math
 
     from grpotui.store.db import RunStore as RS
-    from grpotui.tui.data import RunWatcher
+    from grpotui.tui.session import RunSession
 
     path = tmp_path / "long.sqlite"
     store = RS.create(path, name="long", kind="run", config={})
@@ -168,7 +168,7 @@ def test_a_long_run_opens_from_its_curve_summary(tmp_path: Path) -> None:
         rewards = {s: m["reward"] for s, m in points if "reward" in m}
         assert rewards[4321] == 9.0 and max(rewards.values()) == 9.0
         assert any(math.isnan(m.get("loss", 0.0)) and s == 7777 for s, m in points)
-    watcher = RunWatcher(path)
+    watcher = RunSession(path)
     up = watcher.poll()
     steps = [s for s, _ in up.metrics]
     assert steps == sorted(steps) and steps[-1] == 9000 and len(steps) < 2000  # not 9,000 rows

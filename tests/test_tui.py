@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 from grpotui.store import RunStore
 from grpotui.store.paths import STORE_FILE
 from grpotui.tui.app import make_app
-from grpotui.tui.screens.confirm import ConfirmModal
+from grpotui.tui.modals.confirm import ConfirmModal
 from grpotui.tui.screens.dashboard import DashboardScreen
 from grpotui.tui.screens.runs import RunsScreen
 from grpotui.tui.widgets.completions import CompletionsView
@@ -224,7 +224,7 @@ async def test_failed_run_shows_its_reason_and_traceback(home: Path) -> None:
         assert "FAILED" in banner and "t: traceback" in banner
         await pilot.press("t")
         await _settle(pilot)
-        from grpotui.tui.screens.text import TextModal
+        from grpotui.tui.modals.text import TextModal
 
         assert isinstance(app.screen, TextModal)
         assert "reward exploded [on purpose]" in str(app.screen.query_one("Static").render())
@@ -248,7 +248,7 @@ async def test_runs_screen_keys_runs_by_directory(home: Path) -> None:
 
 async def test_review_goes_to_any_step_and_shows_the_run_as_it_was_then(home: Path) -> None:
     """g jumps to a step by number: curves up to it, its groups, the alerts so far, the system then."""
-    from grpotui.tui.screens.prompt import PromptModal
+    from grpotui.tui.modals.prompt import PromptModal
     from grpotui.tui.widgets.alerts import AlertsPanel
     from grpotui.tui.widgets.curves import MetricPlot
     from grpotui.tui.widgets.system import SystemPanel
@@ -291,3 +291,182 @@ async def test_review_goes_to_any_step_and_shows_the_run_as_it_was_then(home: Pa
         await pilot.press("l")
         await _settle(pilot)
         assert screen.selected_step is None and screen.query_one("#side").border_title == "system"
+
+
+# ----------------------------------------------------------------------------- the session layer, without a screen
+def test_run_session_answers_what_the_dashboard_asks(home: Path) -> None:
+    from grpotui.control import ControlRefused
+    from grpotui.tui.session import RunSession, SessionClosed
+
+    d = write_recorded_run(home, "s", steps=40)  # a kl_blowup alert at step 20, one system sample at 40
+    session = RunSession(name="s")
+    up = session.poll()
+    assert up.first and up.status == "finished" and up.last_group_step == 40
+    assert [st for st, _ in up.metrics] == list(range(1, 41)) and [a["rule"] for a in up.alerts] == ["kl_blowup"]
+    assert up.groups is not None and up.groups.step == 40 and len(up.groups.groups) == 2
+    again = session.poll()  # nothing new: nothing read twice
+    assert not again.first and again.metrics == [] and again.alerts == [] and again.groups is None
+    assert session.poll(15).groups.step == 15  # the step on show is another one: its groups
+    assert session.step_from(40, -1) == 39 and session.step_from(30, -10) == 20
+    assert session.step_from(3, -10) == 1 and session.step_from(38, 10) == 40  # past either end: the end
+    assert session.nearest_step(999) == 40 and session.nearest_step(-5) == 1
+    assert session.nearest_step(10**30) == 40  # beyond any integer SQLite holds
+    then = session.snapshot(15)
+    assert then.groups.step == 15 and then.system is None  # the only sample was taken at step 40
+    assert session.snapshot(None, groups=False).system["gpus"][0]["util"] == 87
+    assert session.alerts_upto(19) == [] and len(session.alerts_upto(20)) == len(session.alerts_upto(None)) == 1
+    assert session.config["training"]["max_steps"] == 40
+    (d / "traceback.txt").write_text("RuntimeError: boom\n")
+    assert session.failure_text() == ("s: traceback", "RuntimeError: boom\n")
+    with pytest.raises(ControlRefused, match="finished"):  # control.send decides; nothing is written
+        session.send("pause")
+    with session._reading() as store:  # a read under way when the screen closes its session...
+        session.close()
+        assert store.run_info()["name"] == "s"  # ...ends with the store still open
+    assert session._store is None
+    with pytest.raises(SessionClosed):
+        session.poll()
+
+
+# ----------------------------------------------------------------------------- keys, palette, errors, layers
+def _told(app) -> list[tuple[str, str, str]]:
+    """Every notification the app shows from now on, as (title, message, severity)."""
+    told: list[tuple[str, str, str]] = []
+    notify = app.notify
+
+    def recording(message, *, title="", severity="information", **kw):
+        told.append((title, str(message), severity))
+        return notify(message, title=title, severity=severity, **kw)
+
+    app.notify = recording
+    return told
+
+
+async def test_keys_from_settings_toml_and_bad_entries_named_at_start(home: Path) -> None:
+    write_recorded_run(home, "a", steps=3)
+    write_recorded_run(home, "b", steps=3, seed=3)
+    (home / "settings.toml").write_text('theme = "grpotui-light"\n[keys]\n"runs.mark" = "m"\n'
+                                        '"dashbord.pause" = "space"\n"runs.new" = 3\n"runs.compare" = "c, x"\n')
+    app = make_app()
+    told = _told(app)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert app.theme == "grpotui-light"
+        assert isinstance(screen, RunsScreen) and screen.current
+        problems = [m for title, m, _ in told if title == "settings"]
+        assert len(problems) == 2 and all("\n" not in p for p in problems)
+        assert any("'dashbord.pause'" in p and "did you mean 'dashboard.pause'" in p for p in problems)
+        assert any("'runs.new'" in p and "not 3" in p for p in problems)
+        await pilot.press("space")  # no longer marks: m does
+        assert screen.marked == []
+        await pilot.press("m", "m")
+        assert len(screen.marked) == 2
+        await pilot.press("x")  # one of the two keys now given to compare
+        await pilot.pause(0.1)
+        assert type(app.screen).__name__ == "CompareScreen"
+
+
+async def test_command_palette_offers_the_screens_actions_and_runs_them(home: Path) -> None:
+    from textual.command import CommandPalette
+
+    from grpotui.tui.commands import ScreenCommands
+    from grpotui.tui.modals.prompt import PromptModal
+
+    d = write_recorded_run(home, "broke", steps=5, status="failed", alerts=False)
+    (d / "traceback.txt").write_text("RuntimeError: reward exploded\n")
+    write_recorded_run(home, "done", steps=5, seed=3)
+    app = make_app(run_name="done")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot)
+        offered = [title for title, _, _ in ScreenCommands(app.screen).commands()]
+        assert "Go to a step by number" in offered and "Filter the completions" in offered
+        assert not {"Pause the run at the next step, or resume it", "Kill the run now",
+                    "The failed run's traceback", "Follow the newest step"} & set(offered)  # not enabled here
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"go to a step")
+        await _until(pilot, lambda: app.screen.query_one("CommandList").option_count > 0, what="the hits")
+        await pilot.press("down", "enter")
+        await _until(pilot, lambda: isinstance(app.screen, PromptModal), what="the step prompt")
+        await pilot.press(*"3", "enter")
+        await _settle(pilot)
+        assert app.screen.selected_step == 3
+        await pilot.press("escape")
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        while screen.current != "broke":
+            await pilot.press("down")
+        helps = {title: help for title, help, _ in ScreenCommands(screen).commands()}
+        assert helps["Compare the marked runs"].startswith("key c")  # with the key that does the same
+    app = make_app(run_name="broke")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot)
+        offered = [title for title, _, _ in ScreenCommands(app.screen).commands()]
+        assert "The failed run's traceback" in offered
+
+
+async def test_a_worker_error_is_shown_and_the_app_goes_on(home: Path) -> None:
+    """The runs directory becomes unreadable: the poll's error is a notification, and polling goes on."""
+    write_recorded_run(home, "one", steps=3)
+    runs, iterdir = home / "runs", Path.iterdir
+
+    def unreadable(self: Path):
+        if self == runs:
+            raise PermissionError(13, "Permission denied", str(self))
+        return iterdir(self)
+
+    app = make_app()
+    told = _told(app)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert [r["name"] for r in screen.runs] == ["one"]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(Path, "iterdir", unreadable)
+            await pilot.press("r")
+            await _until(pilot, lambda: any("Permission denied" in m for _, m, _ in told), what="the error shown")
+        title, _, severity = next(t for t in told if "Permission denied" in t[1])
+        assert title == "cannot read the runs" and severity == "error"
+        assert app.is_running and app.screen is screen
+        # readable again: the next poll (re-armed after the error) lists the new run
+        write_recorded_run(home, "two", steps=3, seed=3)
+        await _until(pilot, lambda: len(screen.runs) == 2, what="the runs listed again")
+
+
+def test_settings_are_read_with_the_standard_library_only() -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = "import sys, json, grpotui.settings; print(json.dumps(sorted(sys.modules)))"
+    loaded = {m.split(".")[0] for m in json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                                                  text=True, check=True).stdout)}
+    assert not loaded & {"textual", "rich", "torch", "transformers", "trl"}
+
+
+def test_screens_do_not_import_each_other_and_the_ui_never_imports_the_cli() -> None:
+    """Screens are opened by name through the app; modals, widgets and the session are shared."""
+    import ast
+
+    import grpotui.tui
+
+    root = Path(grpotui.tui.__file__).parent
+
+    def imported(path: Path) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        return names
+
+    screens = {p.stem for p in (root / "screens").glob("*.py") if p.stem != "__init__"}
+    assert {"runs", "dashboard", "compare", "new_run"} <= screens
+    for stem in screens:
+        others = {f"grpotui.tui.screens.{s}" for s in screens - {stem}}
+        assert not imported(root / "screens" / f"{stem}.py") & others, f"screens/{stem}.py imports a screen"
+    for path in root.rglob("*.py"):
+        assert not {n for n in imported(path) if n == "grpotui.cli" or n.startswith("grpotui.cli.")}, path

@@ -19,7 +19,7 @@ async def _loaded(pilot) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.05)
         screen = pilot.app.screen
-        if isinstance(screen, DashboardScreen) and screen._shown_step is not None and not screen._curves_dirty:
+        if isinstance(screen, DashboardScreen) and screen.loaded:
             break
     await pilot.pause(0.2)
 

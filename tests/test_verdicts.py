@@ -200,5 +200,5 @@ async def test_the_dashboard_shows_the_verdicts_of_a_live_step(home: Path, cli, 
             judged_live = (screen.status == "running" and bool(shown)
                            and all(c.verdict in ("right", "wrong", "unparseable") for c in shown))
         assert judged_live, "a live step was never shown with its verdicts"
-        assert screen.watcher._judge is not None  # this dashboard's own judge was asked
+        assert screen.session._judge is not None  # this dashboard's own judge was asked
     cli("kill", "livev", check=True)

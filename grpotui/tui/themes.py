@@ -1,17 +1,14 @@
-"""Themes: the ones shipped in ``themes/`` (installed as ``grpotui.themes``) and the user's own."""
+"""The dashboard's themes: those shipped in ``themes/`` (installed as ``grpotui.themes``) and the user's own in
+``$GRPOTUI_HOME/themes/`` (which one is used: ``--theme``, else ``theme`` in :mod:`grpotui.settings`)."""
 
 from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
 from textual.theme import Theme
 
+from grpotui.settings import tomllib
 from grpotui.store.paths import grpotui_home
 
 DEFAULT_THEME = "grpotui-dark"
@@ -46,13 +43,3 @@ def user_themes(home: Path | None = None) -> tuple[list[Theme], list[str]]:
             except (ValueError, OSError, tomllib.TOMLDecodeError) as e:
                 problems.append(str(e) if str(f) in str(e) else f"{f}: {e}")
     return themes, problems
-
-
-def configured_theme(home: Path | None = None) -> str | None:
-    """``theme = "..."`` from ``$GRPOTUI_HOME/settings.toml``, if set."""
-    f = (home or grpotui_home()) / "settings.toml"
-    try:
-        value = tomllib.loads(f.read_text()).get("theme")
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
-    return value if isinstance(value, str) else None

@@ -1,8 +1,10 @@
-"""Start a run from the runs screen: a config file or the demo, overrides, a name; then its dashboard."""
+"""Start a run: a config file or the demo, overrides, a name (a modal over the runs screen; the app opens the
+new run's dashboard once it has started)."""
 
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -11,9 +13,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker
+
+from grpotui.tui.base import ShowsWorkerErrors
+from grpotui.tui.messages import LaunchDone
+from grpotui.tui.session import LaunchRefused, launch_run
 
 
-class NewRunScreen(ModalScreen[str | None]):
+class NewRunScreen(ShowsWorkerErrors, ModalScreen[str | None]):
     """Pick a config (or the demo), adjust overrides, launch; dismisses with the new run's name."""
 
     DEFAULT_CSS = """
@@ -27,7 +34,6 @@ class NewRunScreen(ModalScreen[str | None]):
     NewRunScreen Button { margin-right: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    _launching = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -53,7 +59,7 @@ class NewRunScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#launch")
     def _launch_pressed(self) -> None:
-        if self._launching:
+        if self.query_one("#launch", Button).disabled:
             return  # enter pressed again while it starts: one run, not two
         source = self.query_one("#config", Input).value.strip()
         name = self.query_one("#name", Input).value.strip() or None
@@ -62,26 +68,27 @@ class NewRunScreen(ModalScreen[str | None]):
         except ValueError as e:
             self._problems(f"overrides: {e}")
             return
-        self._launching = True
         self.query_one("#launch", Button).disabled = True
         self.query_one("#problems", Static).update(Text("checking the config and starting the run...", style="dim"))
         self._launch(source, overrides, name)
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, name="start the run", exit_on_error=False)
     def _launch(self, source: str, overrides: list[str], name: str | None) -> None:
-        from grpotui.config import ConfigError
-        from grpotui.runner.launch import RunExists, launch, prepare
-        from grpotui.store.paths import BadRunName
-
         try:
-            cfg, name, kind = prepare(source, overrides, name=name)
-            launch(cfg, name, kind)
-        except (ConfigError, RunExists, BadRunName, OSError, RuntimeError) as e:
-            self.app.call_from_thread(self._problems, str(e))
-            return
-        self.app.call_from_thread(self.dismiss, name)
+            self.post_message(LaunchDone(launch_run(source, overrides, name)))
+        except LaunchRefused as e:
+            self.post_message(LaunchDone(None, str(e)))
+
+    @on(LaunchDone)
+    def _launched(self, event: LaunchDone) -> None:
+        if event.name:
+            self.dismiss(event.name)
+        else:
+            self._problems(event.problems)
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        self._problems("")
 
     def _problems(self, text: str) -> None:
-        self._launching = False
         self.query_one("#launch", Button).disabled = False
         self.query_one("#problems", Static).update(Text(text))

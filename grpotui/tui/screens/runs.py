@@ -1,6 +1,6 @@
 """The runs screen: every run in GRPOTUI_HOME, live; enter opens one, n starts a new one, space marks
 runs to compare (c), e and t edit a run's note and tags, v shows its note whole, d deletes it, / filters the
-list."""
+list. Reads and writes go through its :class:`~grpotui.tui.session.RunsSession`."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker
 
 from grpotui.report import age
-from grpotui.store.db import ACTIVE_STATUSES, StoreError
+from grpotui.store.db import ACTIVE_STATUSES
 from grpotui.store.paths import runs_dir
-from grpotui.store.runs import RunActive, RunNotFound, delete_run, set_note, set_tags, summarize_all
-from grpotui.tui.data import sparkline
-from grpotui.tui.screens.confirm import ConfirmModal
-from grpotui.tui.screens.prompt import PromptModal
+from grpotui.tui.base import BaseScreen
+from grpotui.tui.messages import RunChanged, RunsListed
+from grpotui.tui.modals.confirm import ConfirmModal
+from grpotui.tui.modals.prompt import PromptModal
+from grpotui.tui.modals.text import TextModal
+from grpotui.tui.navigation import navigator
+from grpotui.tui.session import RunsSession
 from grpotui.tui.widgets.header import STATUS_STYLE
 
 
@@ -37,28 +40,30 @@ def matches(run: dict[str, Any], query: str) -> bool:
     return True
 
 
-class RunsScreen(Screen):
+class RunsScreen(BaseScreen):
     """A live table of runs."""
 
     AUTO_FOCUS = "#runs"
+    POLL_EVERY = 2.0
 
     BINDINGS = [
-        Binding("enter", "open_run", "Open", id="runs.open"),
-        Binding("space", "mark", "Mark", id="runs.mark"),
-        Binding("c", "compare", "Compare", id="runs.compare"),
-        Binding("n", "new_run", "New", id="runs.new"),
-        Binding("e", "edit_note", "Note", id="runs.note"),
-        Binding("v", "view_note", "View note", id="runs.view_note", show=False),
-        Binding("t", "edit_tags", "Tags", id="runs.tags"),
-        Binding("d", "delete", "Delete", id="runs.delete"),
-        Binding("slash", "filter", "Filter", id="runs.filter"),
-        Binding("escape", "clear", "Clear", show=False),
-        Binding("r", "refresh", "Refresh", show=False),
+        Binding("enter", "open_run", "Open", tooltip="Open the run's dashboard", id="runs.open"),
+        Binding("space", "mark", "Mark", tooltip="Mark the run to compare it", id="runs.mark"),
+        Binding("c", "compare", "Compare", tooltip="Compare the marked runs", id="runs.compare"),
+        Binding("n", "new_run", "New", tooltip="Start a new run", id="runs.new"),
+        Binding("e", "edit_note", "Note", tooltip="Edit the run's note", id="runs.note"),
+        Binding("v", "view_note", "View note", show=False, tooltip="The run's note in full", id="runs.view_note"),
+        Binding("t", "edit_tags", "Tags", tooltip="Edit the run's tags", id="runs.tags"),
+        Binding("d", "delete", "Delete", tooltip="Delete the run", id="runs.delete"),
+        Binding("slash", "filter", "Filter", tooltip="Filter the runs", id="runs.filter"),
+        Binding("escape", "clear", "Clear", show=False, tooltip="Clear the filter, then the marks",
+                id="runs.clear"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Read the runs again", id="runs.refresh"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self._polling = False
+        self.session = RunsSession()
         self.all_runs: list[dict[str, Any]] = []
         self.runs: list[dict[str, Any]] = []
         """The runs on show (after the filter), in table order."""
@@ -82,30 +87,30 @@ class RunsScreen(Screen):
             table.add_column(label, key=key)
         table.loading = True
         self._title()
-        self.action_refresh()
-        self.set_interval(2.0, self.action_refresh)
+
+    def on_screen_resume(self) -> None:
+        self.poll_now()  # shown first, or back from a dashboard or a new run: what changed meanwhile
 
     def action_refresh(self) -> None:
-        if not self._polling:
-            self._polling = True
-            self._poll()
+        self.poll_now()
 
-    @work(thread=True, group="runs")
-    def _poll(self) -> None:
-        try:
-            runs = summarize_all(trend=16)  # one read of each store
-            for r in runs:
-                r["trend"] = sparkline(r.get("reward_tail") or [], 16)
-            self.app.call_from_thread(self._show, runs)
-        finally:
-            self._polling = False
+    @work(thread=True, group="poll", name="read the runs", exit_on_error=False)
+    def poll(self) -> None:
+        self.post_message(RunsListed(self.session.poll()))  # one read of each store
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        self.query_one("#runs", DataTable).loading = False
+
+    @on(RunsListed)
+    def _listed(self, event: RunsListed) -> None:
+        self._show(event.runs)
 
     def _show(self, runs: list[dict[str, Any]] | None = None) -> None:
         table = self.query_one("#runs", DataTable)
         table.loading = False
         selected = self.current
         if runs is not None:
-            self.all_runs = sorted(runs, key=lambda r: r.get("created_at") or 0, reverse=True)
+            self.all_runs = runs
             names = {r["name"] for r in self.all_runs}
             self.marked = [n for n in self.marked if n in names]  # deleted meanwhile
         runs = [r for r in self.all_runs if matches(r, self.query_text)]
@@ -145,7 +150,8 @@ class RunsScreen(Screen):
             title.append(f"   {len(self.runs)} of {len(self.all_runs)} match “{self.query_text}”",
                          style=self.app.current_theme.accent)
         if self.marked:
-            title.append(f"   marked: {', '.join(self.marked)}  (c: compare, space: unmark)", style="bold")
+            title.append(f"   marked: {', '.join(self.marked)}  ({self.key_for('runs.compare')}: compare, "
+                         f"{self.key_for('runs.mark')}: unmark)", style="bold")
         self.query_one("#runs-title", Static).update(title)
 
     @property
@@ -160,9 +166,7 @@ class RunsScreen(Screen):
         return next(r for r in self.all_runs if r["name"] == name)
 
     def _open(self, name: str) -> None:
-        from grpotui.tui.screens.dashboard import DashboardScreen
-
-        self.app.push_screen(DashboardScreen(name))
+        navigator(self).open_run(name)
 
     @on(DataTable.RowSelected, "#runs")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -192,9 +196,7 @@ class RunsScreen(Screen):
         if len(names) < 2:
             self.notify("mark two or more runs with space, then press c", title="compare", markup=False)
             return
-        from grpotui.tui.screens.compare import CompareScreen
-
-        self.app.push_screen(CompareScreen(names))
+        navigator(self).open_compare(names)
 
     def action_clear(self) -> None:
         box = self.query_one("#runs-filter", Input)
@@ -226,8 +228,6 @@ class RunsScreen(Screen):
     # ------------------------------------------------------------------ notes, tags, deleting
     def action_view_note(self) -> None:
         """The run's note in full (the list cuts it at 60 characters)."""
-        from grpotui.tui.screens.text import TextModal
-
         if name := self.current:
             self.app.push_screen(TextModal(f"note of {name}", self._run(name).get("note") or "", note=True))
 
@@ -252,18 +252,21 @@ class RunsScreen(Screen):
 
         self.app.push_screen(prompt, save)
 
-    @work(thread=True, group="runs-write")
     def _write(self, name: str, what: str, text: str) -> None:
-        try:
-            if what == "note":
-                set_note(name, text)
-            else:
-                set_tags(name, text.split(), replace=True)
-        except (ValueError, StoreError, RunNotFound, OSError) as e:
-            self.app.call_from_thread(self.notify, str(e), title=f"{what} not saved", severity="error",
-                                      markup=False)
-            return
-        self.app.call_from_thread(self.action_refresh)
+        """Write the note or the tags off the event loop; a refusal (a bad tag) is the worker's error."""
+        save = self.session.set_note if what == "note" else self.session.set_tags
+
+        def work() -> None:
+            save(name, text)
+            self.post_message(RunChanged(name))
+
+        self.run_worker(work, thread=True, group="runs-write", name=f"save the {what}", exit_on_error=False)
+
+    @on(RunChanged)
+    def _changed(self, event: RunChanged) -> None:
+        if event.text:
+            self.notify(event.text, title="delete", markup=False)
+        self.poll_now()
 
     def action_delete(self) -> None:
         name = self.current
@@ -285,22 +288,10 @@ class RunsScreen(Screen):
         self.app.push_screen(ConfirmModal(f"Delete {name} with every file of it (store, checkpoints, log)? "
                                           f"This cannot be undone.{why}", yes="Delete"), answer)
 
-    @work(thread=True, group="runs-write")
+    @work(thread=True, group="runs-write", name="delete the run", exit_on_error=False)
     def _delete(self, name: str, force: bool = False) -> None:
-        try:
-            delete_run(name, force=force)
-        except (RunActive, RunNotFound, StoreError, OSError) as e:
-            self.app.call_from_thread(self.notify, str(e), title="not deleted", severity="error", markup=False)
-            return
-        self.app.call_from_thread(self.notify, f"deleted {name}", title="delete", markup=False)
-        self.app.call_from_thread(self.action_refresh)
+        self.session.delete(name, force=force)
+        self.post_message(RunChanged(name, f"deleted {name}"))
 
     def action_new_run(self) -> None:
-        from grpotui.tui.screens.new_run import NewRunScreen
-
-        def launched(name: str | None) -> None:
-            if name:
-                self.action_refresh()
-                self._open(name)
-
-        self.app.push_screen(NewRunScreen(), launched)
+        navigator(self).open_new_run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.reactive import var
 from textual.widgets import DataTable
 
 
@@ -15,6 +16,9 @@ class AlertsPanel(DataTable):
     AlertsPanel { height: 1fr; }
     """
 
+    alerts: var[list[dict[str, Any]]] = var(list, init=False)
+    """The alerts to list, oldest first (set by the screen)."""
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
@@ -22,7 +26,7 @@ class AlertsPanel(DataTable):
         self.border_title = "alerts"
         self.border_subtitle = "no alerts"
 
-    def show(self, alerts: list[dict[str, Any]]) -> None:
+    def watch_alerts(self, alerts: list[dict[str, Any]]) -> None:
         theme = self.app.current_theme
         self.clear()
         for a in alerts:

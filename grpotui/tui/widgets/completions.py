@@ -18,12 +18,13 @@ from textual.binding import Binding
 from textual.color import Color, ColorParseError
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widgets import Static
 
 from grpotui.store.db import Completion, Group
+from grpotui.tui.data import StepGroups
 
 FILTERS = ("all", "wrong", "unparseable", "zero-spread")
 PROMPT_CHARS = 320
@@ -49,8 +50,14 @@ class CompletionsView(Vertical):
     search: reactive[str] = reactive("", init=False)
     """Case-insensitive substring to find in prompts and completions; matches are highlighted."""
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    step_groups: var[StepGroups] = var(StepGroups(None), init=False)
+    """The step on show and its groups (set by the screen; :meth:`show` is the short way)."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 keep_order: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.keep_order = keep_order
+        """Show the groups in the order given (a comparison lines up the prompts runs share), not by number."""
         self._step: int | None = None
         self._groups: list[Group] = []
         self._summary = Static(classes="summary")
@@ -71,13 +78,15 @@ class CompletionsView(Vertical):
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self._redraw()
 
-    def show(self, step: int | None, groups: Sequence[Group], *, keep_order: bool = False) -> None:
-        """Show the completions of one step (no I/O: the data is handed in), by group number unless
-        ``keep_order``."""
-        if step != self._step and self.is_mounted:
+    def show(self, step: int | None, groups: Sequence[Group]) -> None:
+        """Show the completions of one step (no I/O: the data is handed in)."""
+        self.step_groups = StepGroups(step, tuple(groups))
+
+    def watch_step_groups(self, shown: StepGroups) -> None:
+        if shown.step != self._step and self.is_mounted:
             self._body.scroll_home(animate=False)
-        self._step = step
-        self._groups = list(groups) if keep_order else sorted(groups, key=lambda g: g.grp)
+        self._step = shown.step
+        self._groups = list(shown.groups) if self.keep_order else sorted(shown.groups, key=lambda g: g.grp)
         self._redraw()
 
     def scroll_to_group(self, grp: int) -> None:

@@ -5,6 +5,7 @@ marked on every curve."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -12,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Grid
+from textual.reactive import var
 from textual_plotext import PlotextPlot
 
 from grpotui.tui.data import Series, downsample, smooth, smoothing_window
@@ -72,6 +74,10 @@ class MetricPlot(PlotextPlot):
 
     empty_message: str | None = None
 
+    def on_resize(self) -> None:
+        if isinstance(self.parent, DrawnWhenShown):
+            self.parent.draw()  # its points and ticks are laid out for its size
+
     def render(self) -> Any:
         if self.empty_message is not None:
             return Text(self.empty_message, style="dim", justify="center")
@@ -89,8 +95,53 @@ SCROLL_BINDINGS = [
 ]
 
 
-class CurvesPanel(Grid):
-    """A grid of small plots, redrawn from a :class:`Series` when new steps arrive."""
+@dataclass(frozen=True)
+class CurveView:
+    """What the curves show: a run's series as of one version, up to step ``upto`` (None: all of it), with
+    alerts marked and a cursor; ``kl_off``: the run logs no KL (beta = 0), said instead of "no data yet"."""
+
+    series: Series
+    version: int
+    upto: int | None = None
+    marks: tuple[int, ...] = ()
+    cursor: int | None = None
+    kl_off: bool = False
+
+
+class DrawnWhenShown:
+    """For a grid of plots: draws its ``curves`` when they change, when it is shown (drawing what is hidden
+    is wasted) and when its size or a plot's changes; ``up_to_date`` once what is set has been drawn."""
+
+    curves: Any  # a var of the class that uses it: what to draw
+    _drawn: tuple[Any, Any] | None = None
+
+    def watch_curves(self) -> None:
+        self.draw()
+
+    def on_show(self) -> None:
+        self.draw()
+
+    def on_resize(self) -> None:
+        self.draw()
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.curves is not None and self._drawn is not None and self._drawn[0] == self.curves
+
+    def draw(self) -> None:
+        if self.curves is None or not self.region:  # type: ignore[attr-defined]
+            return  # nothing yet, or hidden: drawn when shown
+        key = (self.curves, tuple(plot.size for plot in self.children))  # type: ignore[attr-defined]
+        if key != self._drawn:
+            self._drawn = key
+            self._draw(self.curves)
+
+    def _draw(self, curves: Any) -> None:
+        raise NotImplementedError
+
+
+class CurvesPanel(DrawnWhenShown, Grid):
+    """A grid of small plots of one run (its ``curves``: a :class:`CurveView`)."""
 
     BINDINGS = SCROLL_BINDINGS
 
@@ -98,14 +149,15 @@ class CurvesPanel(Grid):
     CurvesPanel { grid-size: 4; grid-gutter: 0 1; height: 1fr; }
     """
 
+    curves: var[CurveView | None] = var(None)
+
     def compose(self) -> ComposeResult:
         for pid, _title, _key in PLOTS:
             yield MetricPlot(id=pid)
 
-    def redraw(self, series: Series, *, upto: int | None = None, marks: list[int] = (),
-               cursor: int | None = None, kl_off: bool = False) -> None:
-        """Draw every plot from ``series`` (up to step ``upto`` when reviewing the past); ``kl_off``: the
-        run logs no KL (beta = 0), said instead of "no data yet"."""
+    def _draw(self, view: CurveView) -> None:
+        """Draw every plot from the series (up to step ``upto`` when reviewing the past)."""
+        series, upto, marks, cursor, kl_off = view.series, view.upto, view.marks, view.cursor, view.kl_off
         theme = self.app.current_theme
         palette = [rgb(c) for c in (theme.primary, theme.accent, theme.secondary or theme.primary,
                                     theme.warning or theme.accent)]

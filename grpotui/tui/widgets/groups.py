@@ -12,11 +12,13 @@ from textual.color import Color
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.reactive import var
 from textual.theme import Theme
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from grpotui.store.db import Group
+from grpotui.tui.data import StepGroups
 
 BARS = "▂▃▄▅▆▇█"  # the lowest is still visible
 NO_SIGNAL = "no signal"
@@ -38,16 +40,25 @@ class GroupSpreadPanel(Vertical):
     """
 
     class GroupSelected(Message):
-        """A group row was clicked or chosen with enter."""
+        """A group row was clicked or chosen with enter; ``control`` is the panel it was chosen in."""
 
-        def __init__(self, grp: int, panel: GroupSpreadPanel | None = None) -> None:
+        def __init__(self, grp: int, panel: GroupSpreadPanel) -> None:
             super().__init__()
             self.grp = grp
             self.panel = panel
-            """The panel it was chosen in."""
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        @property
+        def control(self) -> GroupSpreadPanel:
+            return self.panel
+
+    step_groups: var[StepGroups] = var(StepGroups(None), init=False)
+    """The step on show and its groups (set by the screen; :meth:`show` is the short way)."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 keep_order: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.keep_order = keep_order
+        """Show the groups in the order given (a comparison lines up the prompts runs share), not by number."""
         self._step: int | None = None
         self._groups: list[Group] = []
         self._summary = Static(classes="summary")
@@ -67,11 +78,13 @@ class GroupSpreadPanel(Vertical):
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self._redraw()
 
-    def show(self, step: int | None, groups: Sequence[Group], *, keep_order: bool = False) -> None:
-        """Show the groups of one step (no I/O: the data is handed in), by group number unless
-        ``keep_order`` (a comparison lines up the prompts two runs share)."""
-        self._step = step
-        self._groups = list(groups) if keep_order else sorted(groups, key=lambda g: g.grp)
+    def show(self, step: int | None, groups: Sequence[Group]) -> None:
+        """Show the groups of one step (no I/O: the data is handed in)."""
+        self.step_groups = StepGroups(step, tuple(groups))
+
+    def watch_step_groups(self, shown: StepGroups) -> None:
+        self._step = shown.step
+        self._groups = list(shown.groups) if self.keep_order else sorted(shown.groups, key=lambda g: g.grp)
         self._redraw()
 
     def on_resize(self, event: events.Resize) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.containers import Grid
+from textual.reactive import var
 
 from grpotui.tui.data import Series, downsample, smooth, smoothing_window
-from grpotui.tui.widgets.curves import SCROLL_BINDINGS, MetricPlot, _fmt, finite, int_ticks, rgb
+from grpotui.tui.widgets.curves import SCROLL_BINDINGS, DrawnWhenShown, MetricPlot, _fmt, finite, int_ticks, rgb
 
 # (title, metric key); each reward function's mean is added after these.
 OVERLAY_PLOTS = (
@@ -18,7 +21,19 @@ OVERLAY_PLOTS = (
 )
 
 
-class OverlayCurves(Grid):
+@dataclass(frozen=True)
+class OverlayView:
+    """What the overlaid curves show: every run's series (as of their versions) in its colour, a cursor at the
+    step looked at; ``kl_off``: no run logs KL (beta = 0), said instead of "no data"."""
+
+    series: tuple[Series, ...]
+    versions: tuple[int, ...]
+    colors: tuple[str, ...]
+    cursor: int | None = None
+    kl_off: bool = False
+
+
+class OverlayCurves(DrawnWhenShown, Grid):
     """One small plot per metric, each with a line per run (raw when short, a rolling mean when long)."""
 
     BINDINGS = SCROLL_BINDINGS
@@ -26,6 +41,8 @@ class OverlayCurves(Grid):
     DEFAULT_CSS = """
     OverlayCurves { grid-size: 3; grid-gutter: 0 1; height: 1fr; }
     """
+
+    curves: var[OverlayView | None] = var(None)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -39,15 +56,15 @@ class OverlayCurves(Grid):
         for title, key in self.keys:
             yield MetricPlot(id=self.plot_id(key), name=title)
 
-    def redraw(self, names: list[str], series: list[Series], colors: list[str], *,
-               cursor: int | None = None, kl_off: bool = False) -> None:
-        """Every run's curves overlaid; ``kl_off``: no run logs KL (beta = 0), said instead of "no data"."""
+    def _draw(self, view: OverlayView) -> None:
+        """Every run's curves overlaid."""
+        series, colors, cursor, kl_off = view.series, view.colors, view.cursor, view.kl_off
         funcs = sorted({k for s in series for k in s.reward_keys()})
         new = [(k.split("/")[1], k) for k in funcs if (k.split("/")[1], k) not in self.keys]
-        if new:  # a reward function seen for the first time: one more plot
+        if new:  # a reward function seen for the first time: one more plot, drawn once laid out (on_resize)
             self.keys += new
+            self._drawn = None
             self.mount_all(MetricPlot(id=self.plot_id(key), name=title) for title, key in new)
-            self.call_after_refresh(self.redraw, names, series, colors, cursor=cursor, kl_off=kl_off)
             return
         for title, key in self.keys:
             plot = self.query_one(f"#{self.plot_id(key)}", MetricPlot)

@@ -1,4 +1,4 @@
-"""A one-line question: enter saves what was typed, escape cancels (notes and tags on the runs screen)."""
+"""A one-line question: enter saves what was typed, escape cancels (a note, tags, a step to go to)."""
 
 from __future__ import annotations
 

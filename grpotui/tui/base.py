@@ -73,7 +73,8 @@ class BaseScreen(ShowsWorkerErrors, Screen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._poll_worker and event.worker.is_finished and self.is_attached:
-            delay = 0.0 if self._poll_again else self.POLL_EVERY
+            # never 0: a Textual timer of interval 0 that fires late divides by it (ZeroDivisionError)
+            delay = 0.05 if self._poll_again else self.POLL_EVERY
             self._poll_again = False
             self._poll_timer = self.set_timer(delay, self.poll_now)
 

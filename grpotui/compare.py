@@ -93,7 +93,9 @@ class Headline:
     tags: list[str]
     config: dict[str, Any]
     final_functions: dict[str, float]
-    prompt_status: dict[str, str] = field(default_factory=dict, repr=False)  # prompt key -> status
+    # prompt key -> status; None for a store before per-prompt statistics (computing them reads every
+    # completion: a comparison does not wait for that)
+    prompt_status: dict[str, str] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -166,19 +168,23 @@ def headline(store: RunStore, name: str | None = None, *, now: float | None = No
     )
 
 
-def prompt_statuses(store: RunStore) -> dict[str, str]:
-    """Every prompt's status in one run (see :mod:`grpotui.store.prompts`), by its key."""
+def prompt_statuses(store: RunStore) -> dict[str, str] | None:
+    """Every prompt's status in one run (see :mod:`grpotui.store.prompts`), by its key; None for a store
+    that does not keep them."""
+    if not store.keeps_prompt_stats():
+        return None
     try:
         return {r["key"]: r["status"] for r in store.prompts()}
     except StoreError:
-        return {}
+        return None
 
 
-def learned_only_by(heads: list[Headline]) -> tuple[int, list[int]]:
+def learned_only_by(heads: list[Headline]) -> tuple[int, list[int | None]]:
     """Of the prompts every run saw: how many there are, and per run how many it learned and no other
-    run did (status ``learned`` there, anything else in every other run)."""
-    if not heads:
-        return 0, []
+    run did (status ``learned`` there, anything else in every other run); None where a run does not keep
+    per-prompt statistics."""
+    if not heads or any(h.prompt_status is None for h in heads):
+        return 0, [None for _ in heads]
     shared = set.intersection(*(set(h.prompt_status) for h in heads))
     counts = []
     for i, h in enumerate(heads):
@@ -232,7 +238,7 @@ def figure_rows(heads: list[Headline]) -> list[tuple[str, list[str]]]:
     rows.append(("final KL", [_fmt(h.final_kl, ".4f") for h in heads]))
     if len(heads) > 1:
         shared, only = learned_only_by(heads)
-        rows.append((f"prompts learned only here (of {shared} shared)", [str(n) for n in only]))
+        rows.append((f"prompts learned only here (of {shared} shared)", ["–" if n is None else str(n) for n in only]))
     rows.append(("alerts", [
         str(sum(h.alerts.values())) + (" (" + ", ".join(f"{r} ×{n}" for r, n in h.alerts.most_common()) + ")"
                                        if h.alerts else "")

@@ -48,7 +48,7 @@ def send(path: Path, command: str, *, name: str | None = None, grace: float = 10
         raise ValueError(f"unknown command {command!r} (one of {', '.join(COMMANDS)})")
     store_path = path / STORE_FILE if path.is_dir() else path
     label = name or store_path.parent.name
-    with RunStore.open(store_path, readonly=False) as store:
+    with RunStore.open(store_path, readonly=False, migrate=False) as store:
         info = store.run_info()
         status = effective_status(info)
         if status not in ACTIVE_STATUSES:

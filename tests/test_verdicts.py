@@ -19,6 +19,7 @@ from conftest import REPO, status_of, wait_for
 
 from grpotui.rewards import gold_answer, judge
 from grpotui.store import RunStore
+from grpotui.store.db import SCHEMA_VERSION
 from grpotui.store.paths import STORE_FILE
 
 SCRIPT = REPO / "tests" / "scripts" / "train_grpo.py"
@@ -150,11 +151,14 @@ def test_a_store_of_schema_1_is_read_and_upgraded_by_the_writer(tmp_path: Path) 
         assert g.completions[0].verdict == "right" and g.completions[0].verdict_reason is None
         assert reader.count_pending() == 0 and reader.pending_verdicts() == []
         assert [r["verdict_reason"] for r in reader.iter_completions()] == [None]
+    with RunStore.open(path, readonly=False, migrate=False) as outsider:  # a note or a command: no migration
+        assert outsider.schema_version == 1
     with RunStore.open(path, readonly=False) as writer:
-        assert writer.schema_version == 2
+        assert writer.schema_version == SCHEMA_VERSION
     with RunStore.open(path) as reader:
-        assert reader.schema_version == 2 and reader.groups_at(1)[0].completions[0].completion == "42"
-        assert reader.get_meta("schema_version") == "2"
+        assert reader.schema_version == SCHEMA_VERSION and reader.groups_at(1)[0].completions[0].completion == "42"
+        assert reader.get_meta("schema_version") == str(SCHEMA_VERSION)
+        assert reader.alerts() == [] and reader.notifications() == [] and reader.prompts()[0]["status"] == "once"
 
 
 def test_the_on_demand_judge_judges_the_steps_it_is_asked_for(tmp_path: Path) -> None:

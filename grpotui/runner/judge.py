@@ -121,7 +121,7 @@ def background(run_dir: Path, limit: float, while_alive: int | None, defer: bool
     if lock is None:
         return 0  # another judge serves this run
     _lower_priority()
-    store = RunStore.open(run_dir / STORE_FILE, readonly=False)
+    store = RunStore.open(run_dir / STORE_FILE, readonly=False, migrate=False)
     try:
         while True:
             if defer and _training(store, while_alive):
@@ -139,7 +139,7 @@ def background(run_dir: Path, limit: float, while_alive: int | None, defer: bool
 
 
 def on_demand(run_dir: Path, limit: float) -> int:
-    store = RunStore.open(run_dir / STORE_FILE, readonly=False)
+    store = RunStore.open(run_dir / STORE_FILE, readonly=False, migrate=False)
     wanted: list[int] = []
     try:
         while True:

@@ -31,7 +31,7 @@ def supervise(run_dir: Path) -> int:
     with contextlib.suppress(OSError):
         os.nice(19)
     try:
-        store = RunStore.open(run_dir / STORE_FILE, readonly=False)
+        store = RunStore.open(run_dir / STORE_FILE, readonly=False, migrate=False)
     except StoreError as e:
         print(f"grpotui supervise: {e}", file=sys.stderr)
         return 1

@@ -9,8 +9,9 @@ How the schema changes (every change follows this):
 1. Bump ``SCHEMA_VERSION`` and add a step to ``_MIGRATIONS`` that takes a store of the version before
    to this one (``ALTER TABLE ... ADD COLUMN``, ``CREATE TABLE / INDEX IF NOT EXISTS``; never a
    rewrite of existing rows). ``_SCHEMA`` is always the newest schema, for new stores.
-2. The writing side (``RunStore.open(readonly=False)``) applies the missing steps when it opens an
-   older store, in one transaction. Readers open stores read-only and never migrate.
+2. The writing side (``RunStore.open(readonly=False)``: the process that records the run) applies the
+   missing steps when it opens an older store, in one transaction. Readers open stores read-only and
+   never migrate, nor do writes from outside the run (``migrate=False``: notes, commands, verdicts).
 3. Readers keep reading every older version: a table or column that is not there means "not
    recorded", never an error (see ``_has_column`` and the reads that use it).
 4. A store newer than this code is refused with a message that says to upgrade.
@@ -322,12 +323,15 @@ class RunStore:
         return store
 
     @classmethod
-    def open(cls, path: Path, *, readonly: bool = True) -> RunStore:
+    def open(cls, path: Path, *, readonly: bool = True, migrate: bool = True) -> RunStore:
+        """Open a store. A writer migrates an older one to this schema unless ``migrate`` is False: the
+        writes that come from outside the run (a note, a command, a verdict, a notification's outcome)
+        fit every schema, and an old store's migration can read every completion once."""
         if not path.exists():
             raise StoreError(f"{path}: no run store there")
         store = cls._connect(path, readonly=readonly)
         store._check_schema()
-        if not readonly and store.schema_version < SCHEMA_VERSION:
+        if not readonly and migrate and store.schema_version < SCHEMA_VERSION:
             store._migrate()
         return store
 
@@ -668,6 +672,8 @@ class RunStore:
 
     def record_notification(self, *, event: str, rule: str | None, step: int | None, channel: str, ok: bool,
                             detail: str) -> None:
+        if not self._has_column("notifications", "channel"):  # a store before schema 3, not migrated
+            return
         with self._tx() as c:
             c.execute("INSERT INTO notifications (t, event, rule, step, channel, ok, detail) VALUES (?,?,?,?,?,?,?)",
                       (time.time(), event, rule, step, channel, int(ok), detail))
@@ -814,6 +820,11 @@ class RunStore:
         return [Group(step, grp, prompt, exp, tuple(by_grp.get(grp, ()))) for grp, prompt, exp in g_rows]
 
     # ---------------------------------------------------------------- per-prompt statistics
+    def keeps_prompt_stats(self) -> bool:
+        """Whether this store keeps per-prompt statistics as it is written (schema 3 on); an older one has
+        them computed on first ask, a pass over every completion."""
+        return self._has_column("groups", "pkey")
+
     def _prompt_db(self) -> str:
         """Where this store's prompt statistics are: its own tables, or (a store before schema 3) an
         in-memory copy computed once for this connection from its groups."""

@@ -127,25 +127,60 @@ def _rate(n: int | None, right: int | None, pending: int | None) -> float | None
     return (right or 0) / judged if judged > 0 else None
 
 
-def backfill(c: sqlite3.Connection, db: str = "", src: str = "") -> None:
-    """Count every group and compute every prompt (a store recorded before schema 3)."""
-    c.execute(f"UPDATE {db}groups SET pkey = prompt WHERE pkey IS NULL")
-    c.execute(_RECOUNT.format(db=db, src=src, solved=SOLVED_REWARD))
-    keys = [r[0] for r in c.execute(f"SELECT DISTINCT pkey FROM {db}groups")]
-    refresh(c, keys, db=db)
+# Every group of a store with its counts, in one pass over the completions (in their (step, grp, idx) order).
+_COUNTED_GROUPS = f"""SELECT g.step, g.grp, g.prompt, g.expected, NULL AS question, NULL AS row, g.prompt AS pkey,
+    COUNT(c.idx) AS n,
+    COALESCE(SUM(CASE WHEN g.expected IS NULL THEN c.reward >= {SOLVED_REWARD} ELSE c.verdict = 'right' END), 0)
+        AS n_right,
+    COALESCE(SUM(c.verdict = 'pending'), 0) AS n_pending,
+    COALESCE(SUM(c.reward), 0.0) AS reward_sum, COUNT(c.reward) AS reward_n,
+    (COUNT(c.reward) > 0 AND MAX(c.reward) = MIN(c.reward)) AS zero_spread
+    FROM {{src}}groups g LEFT JOIN {{src}}completions c ON c.step = g.step AND c.grp = g.grp
+    GROUP BY g.step, g.grp"""
+
+
+def _all_prompts(c: sqlite3.Connection, db: str) -> None:
+    """Every prompt from its groups, in one statement (window functions pick each one's first and last)."""
+    rate = "CASE WHEN {g}.n - {g}.n_pending > 0 THEN {g}.n_right * 1.0 / ({g}.n - {g}.n_pending) END"
+    c.execute(f"DELETE FROM {db}prompts")
+    c.execute(f"""INSERT INTO {db}prompts
+        WITH w AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY pkey ORDER BY step, grp) AS rn_first,
+                             ROW_NUMBER() OVER (PARTITION BY pkey ORDER BY step DESC, grp DESC) AS rn_last
+                   FROM {db}groups WHERE pkey IS NOT NULL)
+        SELECT a.pkey, l.prompt, l.question, l.row, l.expected, a.groups, a.n, a.n_right, a.n_pending,
+               a.reward_sum, a.reward_n, a.zero_spread, f.step, f.grp, {rate.format(g='f')},
+               l.step, l.grp, {rate.format(g='l')}
+        FROM (SELECT pkey, COUNT(*) AS groups, COALESCE(SUM(n), 0) AS n, COALESCE(SUM(n_right), 0) AS n_right,
+                     COALESCE(SUM(n_pending), 0) AS n_pending, COALESCE(SUM(reward_sum), 0.0) AS reward_sum,
+                     COALESCE(SUM(reward_n), 0) AS reward_n, COALESCE(SUM(zero_spread), 0) AS zero_spread
+              FROM {db}groups WHERE pkey IS NOT NULL GROUP BY pkey) a
+        JOIN w f ON f.pkey = a.pkey AND f.rn_first = 1
+        JOIN w l ON l.pkey = a.pkey AND l.rn_last = 1""")
+
+
+def backfill(c: sqlite3.Connection) -> None:
+    """Count every group and compute every prompt (the writing side, migrating a store from before schema 3):
+    the counts in one pass into a temporary table, then into the groups, then every prompt at once."""
+    c.execute("DROP TABLE IF EXISTS temp.counted")
+    c.execute(f"CREATE TEMP TABLE counted AS {_COUNTED_GROUPS.format(src='main.')}")
+    c.execute("CREATE UNIQUE INDEX temp.counted_step ON counted (step, grp)")
+    cols = ("n", "n_right", "n_pending", "reward_sum", "reward_n", "zero_spread")
+    sets = ", ".join(f"{k} = (SELECT {k} FROM temp.counted t WHERE t.step = groups.step AND t.grp = groups.grp)"
+                     for k in cols)
+    c.execute(f"UPDATE groups SET pkey = prompt, {sets} WHERE pkey IS NULL")
+    c.execute("DROP TABLE temp.counted")
+    _all_prompts(c, "")
 
 
 def attach_computed(conn: sqlite3.Connection) -> str:
     """For a store before schema 3 opened read-only: compute its prompts once into an attached in-memory
     database (the store itself is never written by a reader); returns the schema prefix to read from."""
     conn.execute("ATTACH DATABASE ':memory:' AS pstats")
-    conn.execute("CREATE TABLE pstats.groups AS SELECT step, grp, prompt, expected FROM main.groups")
-    for name, kind in GROUP_COLUMNS:
-        conn.execute(f"ALTER TABLE pstats.groups ADD COLUMN {name} {kind}")
+    conn.execute(f"CREATE TABLE pstats.groups AS {_COUNTED_GROUPS.format(src='main.')}")
     conn.execute(PROMPTS_TABLE.format(db="pstats."))
     conn.execute("CREATE INDEX pstats.groups_pkey ON groups (pkey, step, grp)")
     conn.execute("CREATE UNIQUE INDEX pstats.groups_step ON groups (step, grp)")
-    backfill(conn, db="pstats.", src="main.")
+    _all_prompts(conn, "pstats.")
     return "pstats."
 
 

@@ -76,7 +76,8 @@ def list_run_names(home: Path | None = None) -> list[str]:
 
 
 def open_run(name: str, home: Path | None = None, *, readonly: bool = True) -> RunStore:
-    return RunStore.open(find_run(name, home) / STORE_FILE, readonly=readonly)
+    """A run's store by name; opened to write, it is not migrated (notes and tags fit every schema)."""
+    return RunStore.open(find_run(name, home) / STORE_FILE, readonly=readonly, migrate=False)
 
 
 # ----------------------------------------------------------------------------- notes, tags, deleting

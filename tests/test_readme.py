@@ -13,7 +13,8 @@ README = (REPO / "README.md").read_text()
 
 
 def _readme_toml() -> str:
-    blocks = re.findall(r"```toml\n(.*?)```", README, re.S)
+    """The README's run config: its one TOML block with a [model] table (the others are settings.toml)."""
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", README, re.S) if "[model]" in b]
     assert len(blocks) == 1
     return blocks[0]
 

@@ -470,3 +470,134 @@ def test_screens_do_not_import_each_other_and_the_ui_never_imports_the_cli() -> 
         assert not imported(root / "screens" / f"{stem}.py") & others, f"screens/{stem}.py imports a screen"
     for path in root.rglob("*.py"):
         assert not {n for n in imported(path) if n == "grpotui.cli" or n.startswith("grpotui.cli.")}, path
+
+
+# ----------------------------------------------------------------------------- an alert's evidence
+def _evidence_run(home: Path, name: str = "ev") -> Path:
+    """The recorded run (kl_blowup at step 20, recorded without evidence as an older store has it), with a
+    no_signal alert naming groups at steps 14, 21 and 28 and a length_runaway naming only its window."""
+    d = write_recorded_run(home, name, steps=40)
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:
+        s.record_alert(step=28, rule="no_signal", severity="warning", message="zero-spread groups 90% over 50 steps",
+                       action="warn", values={}, evidence={"steps": [14, 28], "groups": [
+                           {"step": 14, "group": 0}, {"step": 21, "group": 0}, {"step": 28, "group": 1}]})
+        s.record_alert(step=35, rule="length_runaway", severity="warning", message="clipped 90%", action="warn",
+                       values={}, evidence={"steps": [30, 33], "groups": []})
+    return d
+
+
+async def test_choosing_an_alert_goes_to_its_evidence_and_escape_comes_back(home: Path) -> None:
+    from grpotui.tui.widgets.alerts import AlertChosen, AlertsPanel
+
+    _evidence_run(home)
+    chosen: list[str] = []
+    app = make_app(run_name="ev")
+
+    seen: list[AlertChosen] = []
+
+    def hook(message) -> None:  # once per message (the hook sees it at each node it bubbles through)
+        if isinstance(message, AlertChosen) and not any(m is message for m in seen):
+            seen.append(message)
+            chosen.append(type(message.control).__name__)
+
+    async with app.run_test(size=(160, 45), message_hook=hook) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        alerts = screen.query_one(AlertsPanel)
+        spread = screen.query_one(GroupSpreadPanel)
+        comps = screen.query_one("#completions", CompletionsView)
+        banner = screen.query_one("#banner")
+        assert alerts.row_count == 3
+
+        # from a step being reviewed: enter on the alert in the alerts panel
+        await pilot.press("g", *"30", "enter")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 30 and alerts.row_count == 2  # kl_blowup, no_signal so far
+        alerts.focus()
+        alerts.move_cursor(row=1)
+        await pilot.press("enter")
+        await _settle(pilot, 6)
+        assert chosen == ["AlertsPanel"]
+        assert screen.selected_step == 28 and spread.groups[0].step == 28
+        assert spread.marked == {1} and comps.only_groups == {1}
+        assert comps.shown == 8 and comps.total == 16  # the one evidence group's completions
+        assert "▸ 1 evidence group" in str(spread.query_one(".summary").render())
+        assert "evidence: group 1" in str(comps.query_one(".summary").render())
+        text = str(banner.render())
+        assert "evidence: no_signal" in text and "step 28: 3 of 3 evidence steps, 1 group marked" in text
+        # [ ] between the evidence steps (14, 21, 28), no further than either end; never back to live
+        await pilot.press("left_square_bracket")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 21 and spread.marked == {0} and comps.only_groups == {0}
+        assert "step 21: 2 of 3 evidence steps" in str(banner.render())
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 14 and spread.groups[0].step == 14 and spread.marked == {0}
+        await pilot.press("right_curly_bracket")  # 10 evidence steps on: the last of them
+        await _settle(pilot, 6)
+        assert screen.selected_step == 28 and spread.marked == {1}
+        await pilot.press("right_square_bracket")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 28
+        # escape: back to the step the user was on, nothing marked
+        await pilot.press("escape")
+        await _settle(pilot, 6)
+        assert isinstance(app.screen, DashboardScreen) and screen.evidence is None
+        assert screen.selected_step == 30 and spread.groups[0].step == 30
+        assert spread.marked == frozenset() and comps.only_groups is None and comps.shown == 16
+        assert "no_signal" in str(banner.render()) and "evidence:" not in str(banner.render())
+
+        # from following the newest step: a click on the banner (the newest alert, which names only its window)
+        await pilot.press("l")
+        await _settle(pilot)
+        assert screen.selected_step is None and "length_runaway" in str(banner.render())
+        await pilot.click("#banner")
+        await _settle(pilot, 6)
+        assert chosen[-1] == "AlertBanner"
+        assert screen.selected_step == 33 and spread.marked == frozenset() and comps.only_groups is None
+        assert "steps 30–33" in str(banner.render())
+        await pilot.press("right_square_bracket")  # the end of its window
+        await _settle(pilot, 6)
+        assert screen.selected_step == 33
+        await pilot.press("left_square_bracket")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 32
+        await pilot.press("left_curly_bracket")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 30
+        await pilot.press("escape")
+        await _settle(pilot, 6)
+        assert screen.selected_step is None and spread.groups[0].step == 40  # following the newest step again
+
+        # an alert recorded without evidence (an older store): its step; [ ] step as usual; escape comes back
+        alerts.focus()
+        alerts.move_cursor(row=0)
+        await pilot.press("enter")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 20 and "no evidence recorded" in str(banner.render())
+        await pilot.press("left_square_bracket")
+        await _settle(pilot, 6)
+        assert screen.selected_step == 19
+        await pilot.press("escape")
+        await _settle(pilot, 6)
+        assert screen.selected_step is None and screen.evidence is None
+        await pilot.press("escape")  # no evidence on show: escape goes back to the runs
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_evidence_in_the_compact_layout_shows_the_groups_then_comes_back(home: Path) -> None:
+    from grpotui.tui.widgets.alerts import AlertsPanel
+
+    _evidence_run(home, "evc")
+    app = make_app(run_name="evc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        await pilot.press("4")  # the alerts are in the system tab
+        assert screen.view == "system" and app.focused is screen.query_one(AlertsPanel)
+        await pilot.press("a")  # the newest alert: length_runaway, its window
+        await _settle(pilot, 6)
+        assert screen.view == "groups" and screen.selected_step == 33
+        await pilot.press("escape")
+        await _settle(pilot, 6)
+        assert screen.view == "system" and screen.selected_step is None

@@ -58,3 +58,44 @@ def test_comparison_groups_tab_snapshot(home: Path, snap_compare) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(make_app(compare=["lr-5e-6", "lr-2e-5"]), terminal_size=(80, 24), run_before=groups)
+
+
+async def _prompts(pilot) -> None:
+    """The dashboard loaded, then its prompts view opened (w) and its first page drawn."""
+    from grpotui.tui.widgets.prompts import PromptsView
+
+    await _loaded(pilot)
+    await pilot.press("w")
+    view = pilot.app.screen.query_one(PromptsView)
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        if view.page is not None and view.table.has_focus:
+            break
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+def test_prompts_view_snapshot(size: tuple[int, int], home: Path, snap_compare) -> None:
+    write_recorded_run(home, "gsm8k-qwen", steps=40)
+    assert snap_compare(make_app(run_name="gsm8k-qwen"), terminal_size=size, run_before=_prompts)
+
+
+def test_prompt_history_snapshot(home: Path, snap_compare) -> None:
+    write_recorded_run(home, "gsm8k-qwen", steps=40)
+
+    async def history(pilot) -> None:
+        from grpotui.tui.widgets.prompts import PromptsView
+
+        await _prompts(pilot)
+        await pilot.press("enter", "left")
+        view = pilot.app.screen.query_one(PromptsView)
+        for _ in range(200):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            h = view.history.history
+            if h is not None and h.index == len(h.appearances) - 2:
+                break
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(run_name="gsm8k-qwen"), terminal_size=(160, 45), run_before=history)

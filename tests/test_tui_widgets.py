@@ -417,3 +417,53 @@ async def test_completions_follow_the_theme() -> None:
 
 def test_completions_snapshot(snap_compare) -> None:
     assert snap_compare(CompletionsApp(), terminal_size=(100, 30))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# An alert's evidence: the marks in the group spread, the completions filtered to them
+# ------------------------------------------------------------------------------------------------------------
+
+
+async def test_panel_marks_the_evidence_groups_and_completions_keep_only_them() -> None:
+    app = PanelApp()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        panel = app.query_one(GroupSpreadPanel)
+        panel.marked = frozenset({2})
+        await pilot.pause()
+        rows = panel_rows(panel)
+        assert rows[2].startswith("▸ #2") and all(r.startswith("  #") for i, r in enumerate(rows) if i != 2)
+        assert panel.query_one("OptionList").highlighted == 2  # the first evidence group under the cursor
+        assert "▸ 1 evidence group" in plain(panel.query_one(".summary", Static))
+        panel.marked = frozenset()
+        await pilot.pause()
+        assert panel_rows(panel)[0].startswith("#0 ")
+    app = CompletionsApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        view = app.query_one(CompletionsView)
+        view.only_groups = frozenset({0, 2})
+        await pilot.pause()
+        assert view.shown == 8 + 8 and "evidence: groups 0, 2" in plain(view.query_one(".summary", Static))
+        assert "group 1" not in view_text(view) and "group 0" in view_text(view)
+        view.only_groups = None
+        await pilot.pause()
+        assert view.shown == view.total
+
+
+def test_evidence_of_an_alert() -> None:
+    from grpotui.tui.data import Evidence
+
+    groups = [{"step": 14, "group": 0}, {"step": 21, "group": 3}, {"step": 21, "group": 1}, {"step": 28, "group": 2}]
+    ev = Evidence.of({"step": 25, "evidence": {"steps": [14, 28], "groups": groups}})
+    assert ev.steps == (14, 21, 28) and ev.window == (14, 28) and ev.marked(21) == {1, 3} and ev.marked(15) == set()
+    assert ev.start == 21  # the last evidence step at or before the alert's own
+    assert ev.step_from(21, 1) == 28 and ev.step_from(21, -1) == 14 and ev.step_from(28, 1) == 28
+    assert ev.step_from(14, -10) == 14 and ev.step_from(14, 10) == 28
+    assert ev.step_from(17, 1) == 21 and ev.step_from(17, -1) == 14  # from between two of them
+    assert ev.position(21) == 2 and ev.position(22) is None
+    window = Evidence.of({"step": 35, "evidence": {"steps": [30, 33], "groups": []}})
+    assert window.steps == () and window.window == (30, 33) and window.start == 33
+    assert window.step_from(31, 1) is None  # the store finds the window's recorded steps
+    older = Evidence.of({"step": 20, "evidence": None})
+    assert older.steps == () and older.window is None and older.start == 20

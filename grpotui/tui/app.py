@@ -25,10 +25,12 @@ from grpotui.tui.screens.new_run import NewRunScreen
 from grpotui.tui.screens.runs import RunsScreen
 from grpotui.tui.themes import DEFAULT_THEME, shipped_themes, user_themes
 from grpotui.tui.widgets.completions import CompletionsView
+from grpotui.tui.widgets.prompts import PromptHistoryView, PromptsTable, PromptsView
 
 # Where the app's bindings are declared: what a [keys] entry may name.
 KEYED: tuple[type[DOMNode], ...] = (RunsScreen, DashboardScreen, CompareScreen, NewRunScreen, ConfirmModal,
-                                    PromptModal, TextModal, HelpScreen, CompletionsView)
+                                    PromptModal, TextModal, HelpScreen, CompletionsView, PromptsView,
+                                    PromptsTable, PromptHistoryView)
 
 
 class GrpoTuiApp(App[None]):
@@ -107,7 +109,8 @@ class GrpoTuiApp(App[None]):
             if b.description and b.action not in seen and active.enabled:
                 seen.add(b.action)
                 keys.append((active.binding.key_display or self.get_key_display(b), b.description))
-        self.push_screen(HelpScreen(keys))
+        notes = getattr(self.screen, "help_notes", None)
+        self.push_screen(HelpScreen(keys, notes=notes() if callable(notes) else ""))
 
 
 def make_app(*, run_name: str | None = None, compare: list[str] | None = None,

@@ -50,12 +50,20 @@ class BaseScreen(ShowsWorkerErrors, Screen):
         self._poll_again = False
 
     def key_for(self, binding_id: str) -> str:
-        """The key that does the binding ``binding_id`` now (the user's keymap may have changed it), for text
-        that names it; "?" when it is not active here."""
+        """The key that does the binding ``binding_id`` (the user's keymap may have changed it), for text that
+        names it: active here now, else one of the screen's own; "?" when neither."""
         for active in self.active_bindings.values():
             if active.binding.id == binding_id:
                 return self.app.get_key_display(active.binding)
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                if binding.id == binding_id:
+                    return self.app.get_key_display(binding)
         return "?"
+
+    def help_notes(self) -> str:
+        """What the screen's keys do together, for its help (under the list of keys); empty: nothing."""
+        return ""
 
     def poll(self) -> Worker[Any]:
         """Start one poll (a thread worker that calls one session method and posts its answer)."""

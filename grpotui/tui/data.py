@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from grpotui.store.db import Group
@@ -158,14 +159,161 @@ def eta_seconds(info: dict[str, Any], step: int, now: float | None = None) -> fl
     return elapsed / step * (max_steps - step)
 
 
-def sparkline(values: list[float | None], width: int = 12) -> str:
-    """A text trend of the last ``width`` values (for tables)."""
+def sparkline(values: Sequence[float | None], width: int = 12, *, lo: float | None = None,
+              hi: float | None = None) -> str:
+    """A text trend of the last ``width`` values (for tables), scaled to their own range, or to ``lo`` ..
+    ``hi`` when given (a solve rate is drawn on 0..1, so 0.5 -> 0.6 does not look like a climb)."""
     vals = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)][-width:]
     if not vals:
         return ""
     bars = "▁▂▃▄▅▆▇█"
-    lo, hi = min(vals), max(vals)
+    lo = min(vals) if lo is None else lo
+    hi = max(vals) if hi is None else hi
     if hi - lo < 1e-12:
         return bars[3] * len(vals)
-    return "".join(bars[min(7, int((v - lo) / (hi - lo) * 7.999))] for v in vals)
+    return "".join(bars[max(0, min(7, int((v - lo) / (hi - lo) * 7.999)))] for v in vals)
+
+
+# -------------------------------------------------------------------- the prompts view
+PAGE_ROWS = 100  # prompts a page of the prompts table holds: never every prompt of the run
+TREND_POINTS = 40  # appearances in each row's solve-rate trend
+STATUS_FILTERS: tuple[tuple[str, ...], ...] = (
+    (), ("never",), ("always",), ("never", "always"), ("learned",), ("forgotten",), ("mixed",), ("once",),
+)
+"""The status filters the prompts table cycles through; ``("never", "always")``: the prompts with no signal."""
+
+
+def status_label(statuses: Sequence[str]) -> str:
+    if not statuses:
+        return "all"
+    return "no signal" if set(statuses) == {"never", "always"} else " + ".join(statuses)
+
+
+def solve_rate(n: int | None, right: int | None, pending: int | None) -> float | None:
+    """The share of a group's judged completions that are right (None: none judged yet)."""
+    judged = (n or 0) - (pending or 0)
+    return (right or 0) / judged if judged > 0 else None
+
+
+@dataclass(frozen=True)
+class PromptQuery:
+    """Which page of the run's prompts the prompts table shows: filter, order and offset."""
+
+    statuses: tuple[str, ...] = ()
+    text: str = ""
+    sort: str = "first_step"
+    descending: bool = False
+    offset: int = 0
+    limit: int = PAGE_ROWS
+
+
+@dataclass(frozen=True, eq=False)
+class PromptsPage:
+    """One page of prompts as read (compared by identity: a new read is new data)."""
+
+    asked: PromptQuery  # the query as asked (the offset read may differ: see ``offset``)
+    offset: int  # where the page starts (a filter that shrank the list moves it back)
+    rows: tuple[dict[str, Any], ...]  # ``RunStore.prompts`` rows
+    trends: tuple[tuple[float | None, ...], ...]  # each row's solve rate at its last appearances
+    total: int  # prompts that pass the filter
+    summary: dict[str, Any]  # ``RunStore.prompt_summary``: every prompt, whatever the filter
+    last_step: int | None = None  # the newest step with groups when read
+
+    @property
+    def pending(self) -> bool:
+        """Some completion of the page still waits for its verdict: worth reading again."""
+        return any(r.get("pending") for r in self.rows)
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """One group of a prompt: where, how many completions, right and pending."""
+
+    step: int
+    grp: int
+    n: int
+    right: int
+    pending: int
+
+    @property
+    def rate(self) -> float | None:
+        return solve_rate(self.n, self.right, self.pending)
+
+
+@dataclass(frozen=True, eq=False)
+class PromptHistory:
+    """Every appearance of one prompt, and the group of the one on show."""
+
+    key: str
+    appearances: tuple[Appearance, ...]
+    index: int  # the appearance on show (-1: none recorded)
+    groups: StepGroups  # its group, with its completions
+
+    @property
+    def current(self) -> Appearance | None:
+        return self.appearances[self.index] if 0 <= self.index < len(self.appearances) else None
+
+
+# -------------------------------------------------------------------- an alert's evidence
+@dataclass(frozen=True, eq=False)
+class Evidence:
+    """What an alert names as its evidence: the steps of its window and the groups behind it.
+
+    ``steps``: the distinct steps of its groups, in order (empty when it names no groups); ``window``:
+    ``(first, last)`` of its steps (None: none recorded, an older store); ``marks``: the groups per step.
+    """
+
+    alert: dict[str, Any]
+    steps: tuple[int, ...] = ()
+    window: tuple[int, int] | None = None
+    marks: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, alert: dict[str, Any]) -> Evidence:
+        ev = alert.get("evidence") or {}
+        marks: dict[int, set[int]] = {}
+        for g in ev.get("groups") or []:
+            try:
+                marks.setdefault(int(g["step"]), set()).add(int(g["group"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+        window = None
+        steps = ev.get("steps")
+        if isinstance(steps, (list, tuple)) and len(steps) == 2 and all(isinstance(x, int) for x in steps):
+            window = (min(steps), max(steps))
+        return cls(alert, tuple(sorted(marks)), window, {k: frozenset(v) for k, v in marks.items()})
+
+    @property
+    def start(self) -> int | None:
+        """The step to go to first: the alert's own step (among the evidence steps when it has groups: the
+        last at or before it, else the first), kept inside its window."""
+        step = self.alert.get("step")
+        if self.steps:
+            if step is None:
+                return self.steps[-1]
+            before = [s for s in self.steps if s <= step]
+            return before[-1] if before else self.steps[0]
+        if self.window is not None:
+            lo, hi = self.window
+            return hi if step is None else max(lo, min(hi, step))
+        return step
+
+    def marked(self, step: int | None) -> frozenset[int]:
+        """The evidence groups of ``step``."""
+        return self.marks.get(step, frozenset()) if step is not None else frozenset()
+
+    def step_from(self, current: int | None, delta: int) -> int | None:
+        """The evidence step ``delta`` evidence steps from ``current`` (clamped to the first and the last);
+        None when the alert names no groups (the window's recorded steps are the store's to find)."""
+        if not self.steps:
+            return None
+        if current is None:
+            return self.steps[-1 if delta < 0 else 0]
+        # from the last evidence step at or before ``current`` forwards, from the first at or after it back
+        i = (bisect_right(self.steps, current) - 1 if delta > 0 else bisect_left(self.steps, current)) + delta
+        return self.steps[max(0, min(len(self.steps) - 1, i))]
+
+    def position(self, step: int | None) -> int | None:
+        """1-based position of ``step`` among the evidence steps (None: not one of them)."""
+        return self.steps.index(step) + 1 if step in self.steps else None
 

@@ -13,6 +13,7 @@ from typing import Any
 from textual.message import Message
 
 from grpotui.control import Sent
+from grpotui.tui.data import PromptHistory, PromptsPage
 from grpotui.tui.session import CompareStep, CompareUpdate, RunUpdate, StepSnapshot
 
 
@@ -36,6 +37,20 @@ class StepLoaded(Message, bubble=False):
     """The run as it was at the step asked for (:meth:`RunSession.snapshot`)."""
 
     snapshot: StepSnapshot
+
+
+@dataclass
+class PromptsRead(Message, bubble=False):
+    """A page of the run's prompts (:meth:`RunSession.prompts_page`)."""
+
+    page: PromptsPage
+
+
+@dataclass
+class PromptHistoryRead(Message, bubble=False):
+    """One prompt's appearances and the group of the one on show (:meth:`RunSession.prompt_history`)."""
+
+    history: PromptHistory
 
 
 @dataclass

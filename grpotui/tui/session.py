@@ -1,8 +1,9 @@
 """The session layer under the screens (no textual here: its methods run in worker threads).
 
 A :class:`RunSession` owns one run's store and answers everything the dashboard asks: what is new since
-the last poll, the nearest / next / previous recorded step, a step's groups and the system sample of then,
-the alerts so far, the config, the traceback or the end of the log; it sends control commands through
+the last poll, the nearest / next / previous recorded step (inside an alert's window too), a step's groups
+and the system sample of then, the alerts so far, the run's prompts a page at a time and one prompt's
+history, the config, the traceback or the end of the log; it sends control commands through
 :func:`grpotui.control.send` and asks for verdicts on demand. A :class:`CompareSession` holds one run
 session per compared run and lines them up; :class:`RunsSession` lists every run and writes notes and tags.
 Screens never open a store, never signal a process, and only ever call one session method per worker.
@@ -26,7 +27,17 @@ from grpotui.compare import Headline, align_groups, common_step, headline, place
 from grpotui.store.db import ACTIVE_STATUSES, Group, RunStore, StoreError
 from grpotui.store.paths import LOG_FILE, STORE_FILE, TRACEBACK_FILE
 from grpotui.store.runs import delete_run, effective_status, find_run, set_note, set_tags, summarize_all
-from grpotui.tui.data import Series, StepGroups, sparkline
+from grpotui.tui.data import (
+    TREND_POINTS,
+    Appearance,
+    PromptHistory,
+    PromptQuery,
+    PromptsPage,
+    Series,
+    StepGroups,
+    solve_rate,
+    sparkline,
+)
 
 JUDGE_WAIT = 0.6  # seconds a poll waits for the verdicts of the live step it shows
 HEADLINE_EVERY = 4.0  # seconds: a live run's headline figures are re-read at most this often
@@ -229,6 +240,15 @@ class RunSession:
             system = self.latest_system if step is None else s.system_at(step)
         return StepSnapshot(step, shown, system)
 
+    def step_within(self, current: int, delta: int, first: int, last: int) -> int:
+        """The recorded step ``delta`` steps from ``current`` inside ``first`` .. ``last`` (an alert's window);
+        past either end of it, the last (or first) recorded step inside it, else ``current``."""
+        with self._reading() as s:
+            target = s.neighbor_step(current, delta)
+            if target is None or not first <= target <= last:
+                target = s.neighbor_step(last + 1, -1) if delta > 0 else s.neighbor_step(first - 1, 1)
+        return target if target is not None and first <= target <= last else current
+
     def alerts_upto(self, step: int | None) -> list[dict[str, Any]]:
         """The alerts raised up to ``step`` (all of them when None), from what has been read."""
         return [a for a in self.alerts if step is None or (a.get("step") or 0) <= step]
@@ -253,6 +273,36 @@ class RunSession:
     def headline(self) -> Headline:
         with self._reading() as s:
             return headline(s, self.name)
+
+    # ---------------------------------------------------------------- prompts
+    def prompts_page(self, query: PromptQuery) -> PromptsPage:
+        """One page of the run's prompts (filtered, sorted), each row with its solve rate at its last
+        appearances, how many pass the filter and the summary of them all: short indexed reads, one page."""
+        text = query.text.strip() or None
+        with self._reading() as s:
+            summary = s.prompt_summary()
+            total = s.count_prompts(statuses=query.statuses, text=text)
+            offset = max(0, min(query.offset, (total - 1) // query.limit * query.limit if total else 0))
+            rows = s.prompts(statuses=query.statuses, text=text, sort=query.sort, descending=query.descending,
+                             limit=query.limit, offset=offset)
+            trends = tuple(tuple(solve_rate(n, right, pending) for _, _, n, right, pending in
+                                 s.prompt_history(r["key"], limit=TREND_POINTS)) for r in rows)
+            last = s.last_group_step()
+        return PromptsPage(query, offset, tuple(rows), trends, total, summary, last)
+
+    def prompt_history(self, key: str, at: tuple[int, int] | None = None) -> PromptHistory:
+        """Every appearance of one prompt and the group of the one at ``at`` (``(step, group)``; None or gone:
+        the newest), with its completions; verdicts still pending are asked of this session's judge."""
+        with self._reading() as s:
+            appearances = tuple(Appearance(*row) for row in s.prompt_history(key))
+            if not appearances:
+                return PromptHistory(key, (), -1, StepGroups(None))
+            index = next((i for i, a in enumerate(appearances) if (a.step, a.grp) == at), len(appearances) - 1)
+            shown = appearances[index]
+            group = tuple(g for g in s.groups_at(shown.step) if g.grp == shown.grp)
+            if _pending(list(group)):
+                self._want_verdicts(shown.step)
+        return PromptHistory(key, appearances, index, StepGroups(shown.step, group))
 
     # ---------------------------------------------------------------- control
     def send(self, command: str) -> control.Sent:

@@ -28,9 +28,11 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
-    def __init__(self, bindings: list[tuple[str, str]]) -> None:
+    def __init__(self, bindings: list[tuple[str, str]], *, notes: str = "") -> None:
         super().__init__()
         self.keys = bindings
+        self.notes = notes
+        """What the screen's keys do together (its ``HELP_NOTES``), shown under the keys."""
 
     def compose(self) -> ComposeResult:
         t = Table(show_header=False, box=None, padding=(0, 2))
@@ -41,4 +43,6 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(Text("Keys", style="bold underline"))
             yield Static(t)
+            if self.notes:
+                yield Static(Text("\n" + self.notes))
             yield Static(Text("\n" + ABOUT, style="dim"))

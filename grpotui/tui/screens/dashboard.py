@@ -1,10 +1,10 @@
 """The run dashboard: header, curves, system, alerts, group spread and completions of one run, live or as
-a replay; pause, stop and kill it; step back through what it recorded. Reads and commands go through its
-:class:`~grpotui.tui.session.RunSession`."""
+a replay; pause, stop and kill it; step back through what it recorded; an alert's evidence; which prompts it
+is learning. Reads and commands go through its :class:`~grpotui.tui.session.RunSession`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -13,24 +13,37 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Key
 from textual.reactive import reactive, var
-from textual.widgets import Footer, Input, Static
-from textual.worker import Worker
+from textual.widget import Widget
+from textual.widgets import Footer, Input
+from textual.worker import Worker, get_current_worker
 
 from grpotui.store.db import ACTIVE_STATUSES
 from grpotui.tui.base import TabbedScreen
-from grpotui.tui.data import Series, StepGroups, kl_off
-from grpotui.tui.messages import CommandSent, RunPolled, StepFound, StepLoaded, TextLoaded
+from grpotui.tui.data import Evidence, PromptQuery, Series, StepGroups, kl_off
+from grpotui.tui.messages import (
+    CommandSent,
+    PromptHistoryRead,
+    PromptsRead,
+    RunPolled,
+    StepFound,
+    StepLoaded,
+    TextLoaded,
+)
 from grpotui.tui.modals.confirm import ConfirmModal
 from grpotui.tui.modals.prompt import PromptModal
 from grpotui.tui.modals.text import TextModal
 from grpotui.tui.navigation import navigator
 from grpotui.tui.session import RunSession
-from grpotui.tui.widgets.alerts import AlertsPanel
+from grpotui.tui.widgets.alerts import AlertBanner, AlertChosen, AlertsPanel
 from grpotui.tui.widgets.completions import CompletionsView
 from grpotui.tui.widgets.curves import CurvesPanel, CurveView
 from grpotui.tui.widgets.groups import GroupSpreadPanel
 from grpotui.tui.widgets.header import RunHeader
+from grpotui.tui.widgets.prompts import AppearanceChosen, PromptsView
 from grpotui.tui.widgets.system import SystemPanel
+
+# Keys that move through the steps or act on the panels of the step on show: off while the prompts are on show.
+STEP_ACTIONS = ("step", "go_to_step", "live", "cycle_filter", "search", "show_evidence")
 
 SENT_TEXT = {
     "pause": "pausing: the run pauses at the next step boundary",
@@ -43,9 +56,20 @@ SENT_TEXT = {
 class DashboardScreen(TabbedScreen):
     """Watch, pause, inspect, stop and kill one run; replay it once it has ended."""
 
-    VIEWS = ("curves", "groups", "completions", "system")
+    VIEWS = ("curves", "groups", "completions", "system", "prompts")
     VIEW_FOCUS = {"curves": "#curves", "groups": "#groups OptionList",
-                  "completions": "#completions VerticalScroll", "system": "#alerts"}
+                  "completions": "#completions VerticalScroll", "system": "#alerts", "prompts": "#prompts"}
+    HELP_NOTES: ClassVar[str] = (  # {name}: the key of the binding dashboard.name
+        "Alerts: enter on an alert in the alerts panel, a click on the banner, or {evidence} for the newest "
+        "goes to the alert's step with its evidence groups marked (▸) in the group spread and the completions "
+        "filtered to them; {prev} and {next} then move between its evidence steps (an alert that names no "
+        "groups: the recorded steps of its window), {evidence_back} comes back to where you were (following "
+        "the newest step, or the step you were on).\n\n"
+        "Prompts: {prompts} (tab {view_prompts} below 120x34) lists the run's prompts, a page at a time, with "
+        "their status and solve rate over their appearances; f filters them by status, o sorts by the next "
+        "column (or click a column's header), r reverses the order, / searches; enter opens a prompt's "
+        "history, ← and → move between its appearances, escape goes back to the table, then to the dashboard."
+    )
     SCROLLER = "#curves"
     POLL_EVERY = 1.0
 
@@ -67,16 +91,25 @@ class DashboardScreen(TabbedScreen):
         Binding("t", "traceback", "Traceback", tooltip="The failed run's traceback", id="dashboard.traceback"),
         Binding("f", "cycle_filter", "Filter", tooltip="Filter the completions", id="dashboard.filter"),
         Binding("slash", "search", "Search", tooltip="Search the completions", id="dashboard.search"),
+        Binding("a", "show_evidence", "Evidence", show=False, tooltip="The newest alert's evidence: its step, "
+                "its groups", id="dashboard.evidence"),
         Binding("1", "view('curves')", "Curves", show=False, id="dashboard.view_curves"),
         Binding("2", "view('groups')", "Groups", show=False, id="dashboard.view_groups"),
         Binding("3", "view('completions')", "Completions", show=False, id="dashboard.view_completions"),
         Binding("4", "view('system')", "System", show=False, id="dashboard.view_system"),
+        Binding("5", "view('prompts')", "Prompts", show=False, id="dashboard.view_prompts"),
+        Binding("escape", "leave_evidence", "Back", tooltip="Back from the alert's evidence to where you were",
+                id="dashboard.evidence_back"),
         Binding("escape", "back", "Runs", tooltip="Back to the runs", id="dashboard.runs"),
+        Binding("w", "prompts", "Prompts", tooltip="Which prompts it is learning: every prompt's solve rate "
+                "and history", id="dashboard.prompts"),
     ]
 
     status: reactive[str] = reactive("starting")
     # None: follow the newest step; else the step being reviewed.
     selected_step: var[int | None] = var(None)
+    # The alert whose evidence is on show (its groups marked, [ ] between its steps); None: none.
+    evidence: var[Evidence | None] = var(None, init=False)
 
     def __init__(self, run_name: str) -> None:
         super().__init__()
@@ -88,11 +121,15 @@ class DashboardScreen(TabbedScreen):
         self.info: dict[str, Any] = {}
         self.shown_step: int | None = None
         """The step whose groups are on show."""
+        self._evidence_from: tuple[int | None, str] = (None, self.VIEWS[0])  # (step, view) before the evidence
+        self._view_shown = self.VIEWS[0]
+        self._before_prompts = self.VIEWS[0]  # the view to go back to from the prompts
+        self._focus_before_prompts: Widget | None = None
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
-        yield Static(id="banner")
+        yield AlertBanner(id="banner")
         yield self.compose_tabs()
         with Vertical(id="body"):
             with Horizontal(id="top"):
@@ -106,6 +143,7 @@ class DashboardScreen(TabbedScreen):
                     yield Input(placeholder="search prompts and completions (enter: done, escape: clear)",
                                 id="search")
                     yield CompletionsView(id="completions")
+        yield PromptsView(id="prompts", classes="panel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -113,11 +151,16 @@ class DashboardScreen(TabbedScreen):
         self.query_one("#side").border_title = "system"
         self.query_one("#groups").border_title = "group spread"
         self.query_one("#completions-box").border_title = "completions"
+        self.query_one("#prompts").border_title = "prompts"
         self.query_one(CurvesPanel).loading = True
         self.poll_now()
 
     def on_unmount(self) -> None:
         self.session.close()
+
+    def help_notes(self) -> str:
+        names = ("evidence", "prev", "next", "evidence_back", "prompts", "view_prompts")
+        return self.HELP_NOTES.format(**{n: self.key_for(f"dashboard.{n}") for n in names})
 
     @property
     def loaded(self) -> bool:
@@ -163,6 +206,8 @@ class DashboardScreen(TabbedScreen):
         header.info, header.status, header.step = up.info, up.status, self.last_step
         if up.groups is not None and up.groups.step == self._wanted_step:  # not a step left meanwhile
             self._show_groups(up.groups)
+        if self.view == "prompts":
+            self._follow_prompts()
         self._draw_curves()
         self.query_one(CurvesPanel).loading = False
         self.call_after_refresh(self.focus_view)  # a loading widget takes no focus
@@ -175,9 +220,11 @@ class DashboardScreen(TabbedScreen):
     def _show_groups(self, shown: StepGroups) -> None:
         self.shown_step = shown.step
         self.query_one(GroupSpreadPanel).step_groups = shown
-        self.query_one(CompletionsView).step_groups = shown
+        self.query_one("#completions", CompletionsView).step_groups = shown
         self.query_one("#groups").border_title = f"group spread · step {shown.step}"
         self.query_one("#completions-box").border_title = f"completions · step {shown.step}"
+        if self.evidence is not None:
+            self._mark_evidence()
 
     def _show_failure(self, status: str, info: dict[str, Any]) -> None:
         theme = self.app.current_theme
@@ -189,7 +236,8 @@ class DashboardScreen(TabbedScreen):
         t.append(f" {why}")
         if status == "failed":
             t.append(f"   ({self.key_for('dashboard.traceback')}: traceback)", style="dim")
-        banner = self.query_one("#banner", Static)
+        banner = self.query_one("#banner", AlertBanner)
+        banner.alert = None
         banner.update(t)
         banner.add_class("-shown")
 
@@ -202,18 +250,25 @@ class DashboardScreen(TabbedScreen):
         t.append(a["message"])
         if n > 1:
             t.append(f"   ({n} alerts)", style="dim")
-        banner = self.query_one("#banner", Static)
+        banner = self.query_one("#banner", AlertBanner)
+        hint = f"   ({self.key_for('dashboard.evidence')}: its evidence)"
+        if t.cell_len + len(hint) <= self.size.width:  # only where it fits (the banner is as wide as the screen)
+            t.append(hint, style="dim")
+        banner.alert = a
         banner.update(t)
         banner.add_class("-shown")
 
     def _show_alerts(self) -> None:
-        """The alerts up to the step on show, and the newest of them in the banner."""
+        """The alerts up to the step on show, and the newest of them in the banner (the evidence on show, when
+        there is)."""
         shown = self.session.alerts_upto(self.selected_step)
         self.query_one(AlertsPanel).alerts = shown
-        if shown:
+        if self.evidence is not None:
+            self._show_evidence_banner()
+        elif shown:
             self._show_banner(shown[-1], len(shown))
         elif self.session.alerts:  # reviewing a step before the first alert: it had not happened yet
-            self.query_one("#banner", Static).remove_class("-shown")
+            self.query_one("#banner", AlertBanner).remove_class("-shown")
 
     def _draw_curves(self) -> None:
         """Hand the curves what they show now (drawn at once when on show and changed)."""
@@ -254,7 +309,19 @@ class DashboardScreen(TabbedScreen):
     def action_step(self, delta: int) -> None:
         if self.last_group_step is None:
             return
-        self._find_step(self._wanted_step, delta)
+        ev = self.evidence
+        if ev is not None and ev.steps:  # between the steps of the alert's evidence groups
+            target = ev.step_from(self._wanted_step, delta)
+            if target is not None and target != self._wanted_step:
+                self.selected_step = target
+        elif ev is not None and ev.window is not None:  # between the recorded steps of its window
+            self._step_within(self._wanted_step, delta, *ev.window)
+        else:
+            self._find_step(self._wanted_step, delta)
+
+    @work(thread=True, exclusive=True, group="find-step", name="find the step", exit_on_error=False)
+    def _step_within(self, current: int, delta: int, first: int, last: int) -> None:
+        self.post_message(StepFound(self.session.step_within(current, delta, first, last), 0))
 
     @work(thread=True, exclusive=True, group="find-step", name="find the step", exit_on_error=False)
     def _find_step(self, current: int, delta: int) -> None:
@@ -269,14 +336,15 @@ class DashboardScreen(TabbedScreen):
         target = event.step
         if target is None:
             return
-        if target == self.last_group_step and event.delta > 0 and self.status in ACTIVE_STATUSES \
-                and self.status != "paused":
+        if self.evidence is None and target == self.last_group_step and event.delta > 0 \
+                and self.status in ACTIVE_STATUSES and self.status != "paused":
             self.selected_step = None  # back to following the run
         else:
             self.selected_step = target
         self.refresh_bindings()
 
     def action_live(self) -> None:
+        self.evidence = None
         self.selected_step = None
         self.refresh_bindings()
 
@@ -295,14 +363,167 @@ class DashboardScreen(TabbedScreen):
                 self.notify(f"{text.strip()!r} is not a step number", title="go to step", severity="warning",
                             markup=False)
                 return
+            self.evidence = None
             self._nearest_step(wanted)
 
         self.app.push_screen(PromptModal(f"Go to step (recorded: up to {self.last_group_step})",
                                          placeholder="a step number"), chosen)
 
+    # ------------------------------------------------------------------ an alert's evidence
+    def action_show_evidence(self) -> None:
+        """The evidence of the newest alert raised up to the step on show."""
+        shown = self.session.alerts_upto(self.selected_step)
+        if shown:
+            self._go_to_evidence(shown[-1])
+        else:
+            self.notify("no alert so far", title="evidence", markup=False)
+
+    @on(AlertChosen)
+    def _alert_chosen(self, event: AlertChosen) -> None:
+        self._go_to_evidence(event.alert)
+
+    def _go_to_evidence(self, alert: dict[str, Any]) -> None:
+        """To the alert's step, its evidence groups marked and the completions filtered to them; escape comes
+        back to where the user was."""
+        ev = Evidence.of(alert)
+        if self.evidence is None:
+            self._evidence_from = (self.selected_step, self.view)
+        self.evidence = ev
+        if self.compact:
+            self.view = "groups"
+        start = ev.start
+        if start is None:
+            return
+        if ev.steps:  # steps with recorded groups
+            self.selected_step = start
+        else:
+            self._nearest_step(start)
+        self.refresh_bindings()
+
+    def watch_evidence(self, evidence: Evidence | None) -> None:
+        self._mark_evidence()
+        if evidence is None:
+            self._show_alerts()
+        self.refresh_bindings()
+
+    def _mark_evidence(self) -> None:
+        """The evidence groups of the step on show marked, the completions filtered to them, the banner."""
+        ev = self.evidence
+        marked = ev.marked(self.shown_step) if ev is not None else frozenset()
+        self.query_one(GroupSpreadPanel).marked = marked
+        self.query_one("#completions", CompletionsView).only_groups = marked or None
+        if ev is not None:
+            self._show_evidence_banner()
+
+    def _show_evidence_banner(self) -> None:
+        ev = self.evidence
+        if ev is None:
+            return
+        theme = self.app.current_theme
+        a, step = ev.alert, self._wanted_step
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f" ▸ evidence: {a['rule']} ", style=f"bold reverse {theme.accent}")
+        t.append(f" alert at step {a.get('step') or '-'} · ", style="bold")
+        if ev.steps:
+            pos = ev.position(step)
+            n = len(ev.marked(step))
+            t.append(f"step {step}: {pos or '–'} of {len(ev.steps)} evidence steps, {n} group{'s' if n != 1 else ''} "
+                     "marked")
+        elif ev.window is not None:
+            t.append(f"step {step} of its window, steps {ev.window[0]}–{ev.window[1]} (no groups named)")
+        else:
+            t.append(f"step {step} (no evidence recorded with this alert)")
+        keys = f"{self.key_for('dashboard.prev')} {self.key_for('dashboard.next')}"
+        t.append(f"   {keys}: evidence steps · {self.key_for('dashboard.evidence_back')}: back", style="dim")
+        banner = self.query_one("#banner", AlertBanner)
+        banner.alert = None
+        banner.update(t)
+        banner.add_class("-shown")
+
+    def action_leave_evidence(self) -> None:
+        """Back to where the user was before the evidence: the newest step (followed) or the step they were on."""
+        step, view = self._evidence_from
+        self.evidence = None
+        self.selected_step = step
+        if self.compact:
+            self.view = view
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------ which prompts it is learning
+    def action_prompts(self) -> None:
+        self.view = "prompts"
+
+    def watch_view(self, view: str) -> None:
+        before = self._view_shown
+        self._view_shown = view
+        if view == "prompts" and before != "prompts":
+            self._before_prompts = before
+            self._focus_before_prompts = self.focused
+        super().watch_view(view)
+        if view == "prompts":
+            self._follow_prompts()
+            if not self.compact:
+                self.call_after_refresh(self.query_one(PromptsView).focus)
+        elif before == "prompts" and not self.compact:
+            # the keys no longer go to the prompts, now hidden: back to what had them before
+            prompts = self.query_one(PromptsView)
+            if self.focused is not None and prompts in self.focused.ancestors_with_self:
+                self.set_focus(None)
+            back = self._focus_before_prompts
+            if back is not None and back.is_attached and prompts not in back.ancestors_with_self:
+                self.call_after_refresh(back.focus)
+        self.refresh_bindings()
+
+    @on(PromptsView.Closed)
+    def _prompts_closed(self, event: PromptsView.Closed) -> None:
+        self.view = self._before_prompts if self._before_prompts != "prompts" else self.VIEWS[0]
+
+    def _follow_prompts(self) -> None:
+        """The prompts on show read again when the run has moved on (or verdicts were pending): same page,
+        filter and order; the history open follows too."""
+        prompts = self.query_one(PromptsView)
+        page = prompts.page
+        if page is not None and page.last_step == self.last_group_step and not page.pending:
+            history = prompts.history.history
+            if history is None or not history.groups.groups or not _pending(history.groups):
+                return
+        self._read_prompts(prompts.query)
+        if prompts.opened is not None:
+            self._read_history(prompts.opened, prompts.history_at)
+
+    @on(PromptsView.QueryChanged)
+    def _prompts_query(self, event: PromptsView.QueryChanged) -> None:
+        if self.view == "prompts":
+            self._read_prompts(event.query)
+
+    @work(thread=True, exclusive=True, group="prompts", name="read the prompts", exit_on_error=False)
+    def _read_prompts(self, query: PromptQuery) -> None:
+        page = self.session.prompts_page(query)
+        if not get_current_worker().is_cancelled:
+            self.post_message(PromptsRead(page))
+
+    @on(PromptsRead)
+    def _prompts_read(self, event: PromptsRead) -> None:
+        self.query_one(PromptsView).show_page(event.page)
+
+    @on(AppearanceChosen)
+    def _appearance_chosen(self, event: AppearanceChosen) -> None:
+        self._read_history(event.key, event.at)
+
+    @work(thread=True, exclusive=True, group="prompt-history", name="read the prompt's history",
+          exit_on_error=False)
+    def _read_history(self, key: str, at: tuple[int, int] | None) -> None:
+        history = self.session.prompt_history(key, at)
+        if not get_current_worker().is_cancelled:
+            self.post_message(PromptHistoryRead(history))
+
+    @on(PromptHistoryRead)
+    def _history_read(self, event: PromptHistoryRead) -> None:
+        self.query_one(PromptsView).show_history(event.history)
+
     # ------------------------------------------------------------------ completions
     def action_cycle_filter(self) -> None:
-        self.query_one(CompletionsView).action_cycle_filter()
+        self.query_one("#completions", CompletionsView).action_cycle_filter()
         if self.compact:
             self.view = "completions"
 
@@ -317,32 +538,40 @@ class DashboardScreen(TabbedScreen):
     def _group_selected(self, event: GroupSpreadPanel.GroupSelected) -> None:
         if self.compact:
             self.view = "completions"
-        self.query_one(CompletionsView).scroll_to_group(event.grp)
+        self.query_one("#completions", CompletionsView).scroll_to_group(event.grp)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self.query_one(CompletionsView).search = event.value
+        self.query_one("#completions", CompletionsView).search = event.value
 
     @on(Input.Submitted, "#search")
     def _search_done(self, event: Input.Submitted) -> None:
         if not event.value:
             event.input.remove_class("-shown")
-        self.query_one(CompletionsView).focus()
+        self.query_one("#completions", CompletionsView).focus()
 
     def on_key(self, event: Key) -> None:
         box = self.query_one("#search", Input)
         if event.key == "escape" and box.has_focus:
             box.value = ""
             box.remove_class("-shown")
-            self.query_one(CompletionsView).focus()
+            self.query_one("#completions", CompletionsView).focus()
             event.stop()
 
     # ------------------------------------------------------------------ control, traceback, leaving
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("pause_resume", "stop_run", "kill_run"):
             return self.status in ACTIVE_STATUSES
+        if action in STEP_ACTIONS and self.view == "prompts":
+            return False  # the prompts on show take the keys; the steps are not on show
         if action == "live":
             return self.selected_step is not None
+        if action == "prompts":
+            return self.view != "prompts"
+        if action == "show_evidence":
+            return bool(self.session.alerts)
+        if action == "leave_evidence":
+            return self.evidence is not None
         if action == "traceback":
             return self.status == "failed"
         return super().check_action(action, parameters)
@@ -393,3 +622,7 @@ class DashboardScreen(TabbedScreen):
     @on(CommandSent)
     def _sent(self, event: CommandSent) -> None:
         self.notify(SENT_TEXT[event.sent.command], title=self.run_name, markup=False)
+
+
+def _pending(shown: StepGroups) -> bool:
+    return any(c.verdict == "pending" for g in shown.groups for c in g.completions)

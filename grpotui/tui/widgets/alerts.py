@@ -1,12 +1,29 @@
-"""The alerts of a run: step, severity, rule and message, newest last."""
+"""The alerts of a run: step, severity, rule and message, newest last; the banner with the newest of them.
+Choosing an alert (enter on its row, a click on the banner) says so: the screen goes to its evidence."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
+from textual.events import Click
+from textual.message import Message
 from textual.reactive import var
-from textual.widgets import DataTable
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+
+class AlertChosen(Message):
+    """The user chose ``alert`` (to see its evidence); ``control`` is the widget it was chosen in."""
+
+    def __init__(self, alert: dict[str, Any], chooser: Widget) -> None:
+        super().__init__()
+        self.alert = alert
+        self.chooser = chooser
+
+    @property
+    def control(self) -> Widget:
+        return self.chooser
 
 
 class AlertsPanel(DataTable):
@@ -36,3 +53,21 @@ class AlertsPanel(DataTable):
         self.border_subtitle = f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''}" if alerts else "no alerts"
         if alerts:
             self.move_cursor(row=len(alerts) - 1)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if 0 <= event.cursor_row < len(self.alerts):
+            self.post_message(AlertChosen(self.alerts[event.cursor_row], self))
+
+
+class AlertBanner(Static):
+    """One line over the dashboard: the newest alert (a click goes to its evidence), a failure, or the
+    evidence on show (set by the screen)."""
+
+    alert: dict[str, Any] | None = None
+    """The alert the banner tells of (None: it tells of something else)."""
+
+    def on_click(self, event: Click) -> None:
+        if self.alert is not None:
+            event.stop()
+            self.post_message(AlertChosen(self.alert, self))

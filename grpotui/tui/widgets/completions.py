@@ -52,6 +52,8 @@ class CompletionsView(Vertical):
 
     step_groups: var[StepGroups] = var(StepGroups(None), init=False)
     """The step on show and its groups (set by the screen; :meth:`show` is the short way)."""
+    only_groups: var[frozenset[int] | None] = var(None, init=False)
+    """Show only these groups (an alert's evidence); None: every group."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
                  keep_order: bool = False) -> None:
@@ -107,6 +109,10 @@ class CompletionsView(Vertical):
         self._body.scroll_home(animate=False)
         self._redraw()
 
+    def watch_only_groups(self) -> None:
+        self._body.scroll_home(animate=False)
+        self._redraw()
+
     def watch_search(self) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
@@ -129,7 +135,10 @@ class CompletionsView(Vertical):
         cards: list[tuple[int | None, RenderableType]] = []
         self.total = sum(len(g.completions) for g in self._groups)
         self.shown = 0
+        only = self.only_groups
         for g in self._groups:
+            if only is not None and g.grp not in only:
+                continue
             if kept := _kept(g, self.filter, query):
                 self.shown += len(kept)
                 cards.append((g.grp, _group_card(g, kept, styles, pattern)))
@@ -144,7 +153,9 @@ class CompletionsView(Vertical):
         if self._step is not None:
             parts += [(f"step {self._step}", "bold"), " · "]
         parts += ["showing ", (str(self.shown), "bold"), " of ", (str(self.total), "bold"), " completions"]
-        notes = [] if self.filter == "all" else [f"filter: {self.filter}"]
+        only = sorted(self.only_groups) if self.only_groups is not None else None
+        notes = [] if only is None else [f"evidence: group{'s' if len(only) != 1 else ''} {', '.join(map(str, only))}"]
+        notes += [] if self.filter == "all" else [f"filter: {self.filter}"]
         notes += [f'search: "{self.search.strip()}"'] if self.search.strip() else []
         if notes:
             parts.append((f" ({', '.join(notes)})", "$text-accent"))

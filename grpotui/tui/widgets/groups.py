@@ -53,6 +53,8 @@ class GroupSpreadPanel(Vertical):
 
     step_groups: var[StepGroups] = var(StepGroups(None), init=False)
     """The step on show and its groups (set by the screen; :meth:`show` is the short way)."""
+    marked: var[frozenset[int]] = var(frozenset, init=False)
+    """Groups to mark (an alert's evidence): a marker beside them, the first of them highlighted."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
                  keep_order: bool = False) -> None:
@@ -86,6 +88,13 @@ class GroupSpreadPanel(Vertical):
         self._step = shown.step
         self._groups = list(shown.groups) if self.keep_order else sorted(shown.groups, key=lambda g: g.grp)
         self._redraw()
+
+    def watch_marked(self, marked: frozenset[int]) -> None:
+        self._redraw()
+        ids = [g.grp for g in self._groups]
+        first = next((i for i, grp in enumerate(ids) if grp in marked), None)
+        if first is not None:
+            self._list.highlighted = first
 
     def on_resize(self, event: events.Resize) -> None:
         if self._list.scrollable_content_region.width != self._width:
@@ -144,6 +153,8 @@ class GroupSpreadPanel(Vertical):
             parts += [" / judging ", (str(v["pending"]), "bold")]
         if v[None]:
             parts += [" / unknown ", (str(v[None]), "bold")]
+        if marked := [g for g in groups if g.grp in self.marked]:
+            parts += [" · ", (f"▸ {len(marked)} evidence group{'s' if len(marked) != 1 else ''}", "bold $text-accent")]
         return Content.assemble(*parts)
 
     def _rows(self, width: int) -> list[Content]:
@@ -160,6 +171,7 @@ class GroupSpreadPanel(Vertical):
         count_w = len(str(k))
         unknown = any(c.verdict in (None, "pending") for g in groups for c in g.completions)
         tag_w = len(NO_SIGNAL) if any(g.spread == 0 for g in groups) else 0
+        mark_w = 2 if self.marked else 0  # "▸ " beside an evidence group
 
         def bar(r: float | None) -> tuple[str, str]:
             if not _finite(r):
@@ -193,11 +205,15 @@ class GroupSpreadPanel(Vertical):
             )
             zero = g.spread == 0
             tag = Content.styled(NO_SIGNAL if zero else " " * tag_w, "italic $text-warning")
-            label = Content.styled(f"#{g.grp}".ljust(label_w), MUTED if zero else "bold")
+            evidence = g.grp in self.marked
+            label = Content.styled(f"#{g.grp}".ljust(label_w),
+                                   "bold $text-accent" if evidence else MUTED if zero else "bold")
+            if mark_w:
+                label = Content.assemble(("▸ " if evidence else "  ", "bold $text-accent"), label)
             cells.append((label, stats, counts, tag))
 
         # One line when the bars (two cells each when there is room, else one) fit beside the numbers.
-        fixed = label_w + 2 + max(c[1].cell_length for c in cells) + 2 + max(c[2].cell_length for c in cells)
+        fixed = mark_w + label_w + 2 + max(c[1].cell_length for c in cells) + 2 + max(c[2].cell_length for c in cells)
         fixed += 2 + tag_w
         cell_w = next((w for w in (2, 1) if fixed + k * w <= width), 0)
         prompt_w = width - fixed - k * cell_w - 2
@@ -212,7 +228,7 @@ class GroupSpreadPanel(Vertical):
                 if prompt_w >= 16:
                     row = Content.assemble(row, "  ", self._snippet(g.prompt, prompt_w))
             else:
-                indent = " " * (label_w + 1)
+                indent = " " * (mark_w + label_w + 1)
                 row = Content.assemble(label, " ", strip, "\n", indent, stats, "  ", counts, "  ", tag)
             rows.append(row)
         return rows

@@ -1,6 +1,6 @@
 """Training overhead of recording: the same tiny GRPO run without and with each logger.
 
-    python benchmarks/bench_overhead.py [--steps 150] [--rounds 5] [--loggers grpotui,tensorboard,wandb,trackio]
+    python benchmarks/bench_overhead.py [--steps 150] [--rounds 5] [--loggers grpotui,noop,tensorboard,wandb,trackio]
     python benchmarks/bench_overhead.py --texts long [--steps 30] [--rounds 5]
 
 ``--texts long``: realistic math completions instead of the demo's two characters (see
@@ -14,6 +14,9 @@ alternating order (A B C ... then reversed next round), and the overhead of a va
 rounds of its time divided by the plain run's time in the same round. grpotui records every completion
 with its group, metrics, system samples and health rules; the others log TRL's scalars only
 (TensorBoard, W&B offline, trackio, through ``report_to``). Loggers that are not installed are skipped.
+``noop`` is the control: a callback that does nothing, so what the benchmark itself adds to any variant
+that is not the plain run (its place in the alternating order, a second trainer's caches) shows as that
+variant's figure.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def main() -> None:
         reward = correctness
     dataset = load_dataset("json", data_files=str(data_file), split="train")
     wanted = [x for x in a.loggers.split(",") if x]
-    available = {"grpotui": True, "tensorboard": importlib.util.find_spec("tensorboard") is not None,
+    available = {"grpotui": True, "noop": True, "tensorboard": importlib.util.find_spec("tensorboard") is not None,
                  "wandb": importlib.util.find_spec("wandb") is not None,
                  "trackio": importlib.util.find_spec("trackio") is not None}
     variants = ["none"] + [v for v in wanted if available.get(v)]
@@ -82,7 +85,11 @@ def main() -> None:
         callbacks = []
         if variant == "grpotui":
             callbacks = [GRPOTUICallback(name=f"bench-{i}-{time.time_ns()}")]
-        elif variant != "none":
+        elif variant == "noop":  # the control: a callback that does nothing (the benchmark's own noise floor)
+            from transformers import TrainerCallback
+
+            callbacks = [TrainerCallback()]
+        elif variant not in ("none", "noop"):
             training["report_to"] = variant
             training["run_name"] = f"bench-{variant}-{i}"
         extra: dict = {}
@@ -132,7 +139,8 @@ def main() -> None:
     print()
     print("| logger | median time | overhead (median of per-round ratios) | records |")
     print("| --- | --- | --- | --- |")
-    records = {"none": "-", "grpotui": "metrics + every completion with its group + system + health",
+    records = {"noop": "nothing (a TrainerCallback that does nothing: the noise floor)",
+               "none": "-", "grpotui": "metrics + every completion with its group + system + health",
                "tensorboard": "scalars", "wandb": "scalars (offline)", "trackio": "scalars"}
     for v in variants:
         ratio = statistics.median(t / n for t, n in zip(times[v], times["none"], strict=False))

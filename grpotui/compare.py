@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from grpotui.notify import mask
 from grpotui.report import duration, short
 from grpotui.store.db import Group, RunStore, StoreError
 from grpotui.store.runs import effective_status, run_note, run_tags
@@ -30,8 +31,6 @@ def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
             if isinstance(v, dict) and v:
                 out.update(flatten(v, key))
             elif key == "notify.webhook":  # a secret: its host is enough to tell runs apart
-                from grpotui.notify import mask
-
                 out[key] = mask(v)
             else:
                 out[key] = v

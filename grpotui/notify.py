@@ -43,6 +43,23 @@ RETRIES = 3
 END_WAIT = 5.0  # seconds the run's end waits for its notifications, at most
 
 
+def _is_url(v: Any) -> bool:
+    parts = urlsplit(v) if isinstance(v, str) else None
+    return bool(parts and parts.scheme in ("http", "https") and parts.netloc)
+
+
+# Each key: whether a value fits, and what was expected instead.
+_CHECKS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
+    "webhook": (_is_url, lambda v: "expected an http(s):// URL"),
+    "format": (lambda v: v in FORMATS, lambda v: f"{v!r} is not one of {', '.join(FORMATS)}"),
+    "command": (lambda v: isinstance(v, list) and bool(v) and all(isinstance(x, str) for x in v),
+                lambda v: "expected a list of strings (the program, then its arguments)"),
+    "on": (lambda v: isinstance(v, list) and all(e in EVENTS for e in v),
+           lambda v: f"expected a list of {', '.join(map(repr, EVENTS))}"),
+    "min_severity": (lambda v: v in SEVERITIES, lambda v: f"{v!r} is not one of {', '.join(SEVERITIES)}"),
+}
+
+
 class NotifyConfigError(ValueError):
     """A bad ``[notify]`` table; one line per problem, each naming its key."""
 
@@ -57,34 +74,12 @@ def check(table: Any, where: str = "notify") -> dict[str, Any]:
     for key, value in table.items():
         if key not in DEFAULTS:
             problems.append(f"{where}.{key}: unknown key (one of {', '.join(DEFAULTS)})")
-        elif value is None:
-            out[key] = None
-        elif key == "webhook":
-            parts = urlsplit(value) if isinstance(value, str) else None
-            if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
-                problems.append(f"{where}.webhook: expected an http(s):// URL")
-            else:
-                out[key] = value
-        elif key == "format":
-            if value not in FORMATS:
-                problems.append(f"{where}.format: {value!r} is not one of {', '.join(FORMATS)}")
-            else:
-                out[key] = value
-        elif key == "command":
-            if not isinstance(value, list) or not value or not all(isinstance(x, str) for x in value):
-                problems.append(f"{where}.command: expected a list of strings (the program, then its arguments)")
-            else:
-                out[key] = value
-        elif key == "on":
-            if not isinstance(value, list) or not all(v in EVENTS for v in value):
-                problems.append(f"{where}.on: expected a list of {', '.join(map(repr, EVENTS))}")
-            else:
-                out[key] = value
-        elif key == "min_severity":
-            if value not in SEVERITIES:
-                problems.append(f"{where}.min_severity: {value!r} is not one of {', '.join(SEVERITIES)}")
-            else:
-                out[key] = value
+            continue
+        ok, expected = _CHECKS[key]
+        if value is None or ok(value):
+            out[key] = value
+        else:
+            problems.append(f"{where}.{key}: {expected(value)}")
     if problems:
         raise NotifyConfigError("\n".join(problems))
     return out

@@ -104,27 +104,12 @@ def recount(c: sqlite3.Connection, keys: Iterable[tuple[int, int]]) -> set[str]:
 
 def refresh(c: sqlite3.Connection, pkeys: Iterable[str], db: str = "") -> None:
     """Recompute the ``prompts`` rows of ``pkeys`` from their groups (an indexed range each)."""
-    for k in pkeys:
-        agg = c.execute(
-            f"SELECT COUNT(*), SUM(n), SUM(n_right), SUM(n_pending), SUM(reward_sum), SUM(reward_n),"
-            f" SUM(zero_spread) FROM {db}groups WHERE pkey = ?", (k,)).fetchone()
-        if not agg[0]:
-            c.execute(f"DELETE FROM {db}prompts WHERE pkey = ?", (k,))
-            continue
-        first = c.execute(f"SELECT step, grp, n, n_right, n_pending FROM {db}groups WHERE pkey = ?"
-                          " ORDER BY step, grp LIMIT 1", (k,)).fetchone()
-        last = c.execute(f"SELECT step, grp, n, n_right, n_pending, prompt, question, row, expected FROM {db}groups"
-                         " WHERE pkey = ? ORDER BY step DESC, grp DESC LIMIT 1", (k,)).fetchone()
-        c.execute(f"INSERT OR REPLACE INTO {db}prompts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                  (k, last[5], last[6], last[7], last[8], agg[0], agg[1] or 0, agg[2] or 0, agg[3] or 0,
-                   agg[4] or 0.0, agg[5] or 0, agg[6] or 0, first[0], first[1], _rate(*first[2:5]),
-                   last[0], last[1], _rate(*last[2:5])))
-
-
-def _rate(n: int | None, right: int | None, pending: int | None) -> float | None:
-    """A group's solve rate: the share of its judged completions that are right (None: none judged)."""
-    judged = (n or 0) - (pending or 0)
-    return (right or 0) / judged if judged > 0 else None
+    keys = sorted(set(pkeys))
+    for i in range(0, len(keys), 400):  # SQLite's bound-parameter limit
+        chunk = keys[i : i + 400]
+        where = f"pkey IN ({','.join('?' * len(chunk))})"
+        c.execute(f"DELETE FROM {db}prompts WHERE {where}", chunk)
+        c.execute(_insert_prompts(db, where), chunk * 2)
 
 
 # Every group of a store with its counts, in one pass over the completions (in their (step, grp, idx) order).
@@ -139,23 +124,29 @@ _COUNTED_GROUPS = f"""SELECT g.step, g.grp, g.prompt, g.expected, NULL AS questi
     GROUP BY g.step, g.grp"""
 
 
-def _all_prompts(c: sqlite3.Connection, db: str) -> None:
-    """Every prompt from its groups, in one statement (window functions pick each one's first and last)."""
+def _insert_prompts(db: str, where: str) -> str:
+    """The ``prompts`` rows of the groups ``where`` selects, in one statement (window functions pick each
+    prompt's first and last group); ``where`` appears twice, so its parameters are given twice."""
     rate = "CASE WHEN {g}.n - {g}.n_pending > 0 THEN {g}.n_right * 1.0 / ({g}.n - {g}.n_pending) END"
-    c.execute(f"DELETE FROM {db}prompts")
-    c.execute(f"""INSERT INTO {db}prompts
+    return f"""INSERT INTO {db}prompts
         WITH w AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY pkey ORDER BY step, grp) AS rn_first,
                              ROW_NUMBER() OVER (PARTITION BY pkey ORDER BY step DESC, grp DESC) AS rn_last
-                   FROM {db}groups WHERE pkey IS NOT NULL)
+                   FROM {db}groups WHERE {where})
         SELECT a.pkey, l.prompt, l.question, l.row, l.expected, a.groups, a.n, a.n_right, a.n_pending,
                a.reward_sum, a.reward_n, a.zero_spread, f.step, f.grp, {rate.format(g='f')},
                l.step, l.grp, {rate.format(g='l')}
         FROM (SELECT pkey, COUNT(*) AS groups, COALESCE(SUM(n), 0) AS n, COALESCE(SUM(n_right), 0) AS n_right,
                      COALESCE(SUM(n_pending), 0) AS n_pending, COALESCE(SUM(reward_sum), 0.0) AS reward_sum,
                      COALESCE(SUM(reward_n), 0) AS reward_n, COALESCE(SUM(zero_spread), 0) AS zero_spread
-              FROM {db}groups WHERE pkey IS NOT NULL GROUP BY pkey) a
+              FROM {db}groups WHERE {where} GROUP BY pkey) a
         JOIN w f ON f.pkey = a.pkey AND f.rn_first = 1
-        JOIN w l ON l.pkey = a.pkey AND l.rn_last = 1""")
+        JOIN w l ON l.pkey = a.pkey AND l.rn_last = 1"""
+
+
+def _all_prompts(c: sqlite3.Connection, db: str) -> None:
+    """Every prompt from its groups."""
+    c.execute(f"DELETE FROM {db}prompts")
+    c.execute(_insert_prompts(db, "pkey IS NOT NULL"))
 
 
 def backfill(c: sqlite3.Connection) -> None:

@@ -6,12 +6,28 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual import on
+from textual.binding import Binding
 from textual.events import Resize
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Tab, Tabs
 from textual.worker import Worker, WorkerState
+
+
+def step_bindings(screen: str) -> list[Binding]:
+    """``[`` ``]`` (one recorded step) and ``{`` ``}`` (ten), with ids under ``screen``."""
+    return [
+        Binding("left_square_bracket", "step(-1)", "Prev step", tooltip="The previous recorded step",
+                id=f"{screen}.prev"),
+        Binding("right_square_bracket", "step(1)", "Next step", tooltip="The next recorded step",
+                id=f"{screen}.next"),
+        Binding("left_curly_bracket", "step(-10)", "Back 10", show=False, tooltip="Ten recorded steps back",
+                id=f"{screen}.prev10"),
+        Binding("right_curly_bracket", "step(10)", "Forward 10", show=False,
+                tooltip="Ten recorded steps forward", id=f"{screen}.next10"),
+    ]
+
 
 # Below this size a tabbed screen shows one view at a time.
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 34

@@ -17,7 +17,7 @@ from textual.worker import Worker
 
 from grpotui.compare import Headline, config_diff, config_title, figure_rows, same_prompt, short, show_value
 from grpotui.store.db import Group
-from grpotui.tui.base import TabbedScreen
+from grpotui.tui.base import TabbedScreen, step_bindings
 from grpotui.tui.data import Series, StepGroups, kl_off
 from grpotui.tui.messages import ComparePolled, CompareStepLoaded
 from grpotui.tui.modals.text import TextModal
@@ -48,14 +48,7 @@ class CompareScreen(TabbedScreen):
     POLL_EVERY = 2.0
 
     BINDINGS = [
-        Binding("left_square_bracket", "step(-1)", "Prev step", tooltip="The previous recorded step",
-                id="compare.prev"),
-        Binding("right_square_bracket", "step(1)", "Next step", tooltip="The next recorded step",
-                id="compare.next"),
-        Binding("left_curly_bracket", "step(-10)", "Back 10", show=False, tooltip="Ten recorded steps back",
-                id="compare.prev10"),
-        Binding("right_curly_bracket", "step(10)", "Forward 10", show=False,
-                tooltip="Ten recorded steps forward", id="compare.next10"),
+        *step_bindings("compare"),
         Binding("l", "live", "Newest", tooltip="The newest step all runs have", id="compare.live"),
         Binding("f", "cycle_filter", "Filter", tooltip="Filter every run's completions", id="compare.filter"),
         Binding("1", "view('curves')", "Curves", show=False, id="compare.view_curves"),

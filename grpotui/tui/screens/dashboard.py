@@ -18,7 +18,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, get_current_worker
 
 from grpotui.store.db import ACTIVE_STATUSES
-from grpotui.tui.base import TabbedScreen
+from grpotui.tui.base import TabbedScreen, step_bindings
 from grpotui.tui.data import Evidence, PromptQuery, Series, StepGroups, kl_off
 from grpotui.tui.messages import (
     CommandSent,
@@ -78,14 +78,7 @@ class DashboardScreen(TabbedScreen):
                 id="dashboard.pause"),
         Binding("s", "stop_run", "Stop", tooltip="Stop the run with a checkpoint", id="dashboard.stop"),
         Binding("k", "kill_run", "Kill", tooltip="Kill the run now", id="dashboard.kill"),
-        Binding("left_square_bracket", "step(-1)", "Prev step", tooltip="The previous recorded step",
-                id="dashboard.prev"),
-        Binding("right_square_bracket", "step(1)", "Next step", tooltip="The next recorded step",
-                id="dashboard.next"),
-        Binding("left_curly_bracket", "step(-10)", "Back 10", show=False, tooltip="Ten recorded steps back",
-                id="dashboard.prev10"),
-        Binding("right_curly_bracket", "step(10)", "Forward 10", show=False,
-                tooltip="Ten recorded steps forward", id="dashboard.next10"),
+        *step_bindings("dashboard"),
         Binding("g", "go_to_step", "Go to step", tooltip="Go to a step by number", id="dashboard.goto"),
         Binding("l", "live", "Live", tooltip="Follow the newest step", id="dashboard.live"),
         Binding("t", "traceback", "Traceback", tooltip="The failed run's traceback", id="dashboard.traceback"),

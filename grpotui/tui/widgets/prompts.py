@@ -5,6 +5,7 @@ user asked for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -101,29 +102,24 @@ class PromptsTable(DataTable):
     def _at_start(self) -> bool:
         return self.cursor_row <= 0 and self.more_before
 
-    def action_cursor_down(self) -> None:
-        if self._at_end():
-            self.post_message(self.PageWanted(1))
+    def _page_or(self, delta: int, move: Callable[[], None]) -> None:
+        """Past the end (or the start) of the page: ask for the next (previous) one; else move."""
+        if (self._at_end() if delta > 0 else self._at_start()):
+            self.post_message(self.PageWanted(delta))
         else:
-            super().action_cursor_down()
+            move()
+
+    def action_cursor_down(self) -> None:
+        self._page_or(1, super().action_cursor_down)
 
     def action_cursor_up(self) -> None:
-        if self._at_start():
-            self.post_message(self.PageWanted(-1))
-        else:
-            super().action_cursor_up()
+        self._page_or(-1, super().action_cursor_up)
 
     def action_page_down(self) -> None:
-        if self._at_end():
-            self.post_message(self.PageWanted(1))
-        else:
-            super().action_page_down()
+        self._page_or(1, super().action_page_down)
 
     def action_page_up(self) -> None:
-        if self._at_start():
-            self.post_message(self.PageWanted(-1))
-        else:
-            super().action_page_up()
+        self._page_or(-1, super().action_page_up)
 
 
 class PromptHistoryView(Vertical, can_focus=True):

@@ -158,7 +158,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.tag:
         runs = [r for r in runs if all(t in (r.get("tags") or []) for t in args.tag)]
     if args.json:
-        keys = ("name", "status", "step", "max_steps", "reward", "kind", "backend", "model", "created_at",
+        keys = ("name", "status", "step", "max_steps", "reward", "eval_accuracy", "eval_step", "kind", "backend",
+                "model", "created_at",
                 "started_at", "ended_at", "exit_code", "reason", "alerts", "note", "tags", "error")
         print(json.dumps([{k: r.get(k) for k in keys if k in r} for r in runs], indent=1))
     else:

@@ -14,7 +14,7 @@ from typing import Any
 
 from grpotui.notify import mask
 from grpotui.report import duration, short
-from grpotui.store.db import Group, RunStore, StoreError
+from grpotui.store.db import Group, RunStore, StoreError, reward_figures
 from grpotui.store.runs import effective_status, run_note, run_tags
 
 # Keys that say nothing about how a run trains.
@@ -95,6 +95,11 @@ class Headline:
     # prompt key -> status; None for a store before per-prompt statistics (computing them reads every
     # completion: a comparison does not wait for that)
     prompt_status: dict[str, str] | None = field(default=None, repr=False)
+    # the held-out evaluations' accuracy: the newest and the best, with their steps (None: no evaluation)
+    final_eval: float | None = None
+    best_eval: float | None = None
+    final_eval_step: int | None = None
+    best_eval_step: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,48 +107,28 @@ class Headline:
             "seconds": self.seconds, "final_reward": self.final_reward, "best_reward": self.best_reward,
             "best_step": self.best_step, "final_kl": self.final_kl, "window": self.window,
             "alerts": dict(self.alerts), "note": self.note, "tags": self.tags,
-            "final_functions": self.final_functions,
+            "final_functions": self.final_functions, "final_eval_accuracy": self.final_eval,
+            "best_eval_accuracy": self.best_eval, "final_eval_step": self.final_eval_step,
+            "best_eval_step": self.best_eval_step,
         }
 
 
-def window_for(n: int) -> int:
-    """Steps averaged for the final and best reward: 1/20 of the run, between 1 and 50."""
-    return max(1, min(50, n // 20))
-
-
-def _mean(xs: list[float]) -> float | None:
+def _mean(xs: list[Any]) -> float | None:
     xs = [x for x in xs if isinstance(x, (int, float)) and math.isfinite(x)]
     return sum(xs) / len(xs) if xs else None
-
-
-def _reward_figures(rewards: list[tuple[int, float]]) -> tuple[float | None, float | None, int | None, int]:
-    """``(final, best, best step, window)`` from ``[(step, reward)]`` of every step that logged one."""
-    w = window_for(len(rewards))
-    final = _mean([r for _, r in rewards[-w:]]) if rewards else None
-    best = best_step = None
-    total, count = 0.0, 0
-    vals = [r if math.isfinite(r) else None for _, r in rewards]
-    for i, v in enumerate(vals):  # the best trailing mean over w steps (of their finite values)
-        if v is not None:
-            total, count = total + v, count + 1
-        if i >= w and vals[i - w] is not None:
-            total, count = total - vals[i - w], count - 1
-        if i >= w - 1 and count and (best is None or total / count > best):
-            best, best_step = total / count, rewards[i][0]
-    return final, best, best_step, w
 
 
 def headline(store: RunStore, name: str | None = None, *, now: float | None = None) -> Headline:
     """Final and best reward (means over a window of logged steps, so one lucky step does not count),
     steps, time, final KL and alerts of one run."""
     info = store.run_info()
-    fast = store.reward_series()  # the reward's own column: no JSON parsed, whatever the run's length
+    fast = store.reward_headline()  # kept by the writer, or the reward's own column: no JSON parsed
     if fast is not None:
-        final, best, best_step, w = _reward_figures([(st, r if r is not None else math.nan) for st, r in fast])
+        final, best, best_step, w = fast
         rows = store.last_metrics(w)
     else:  # a store from before that column: every row is read
         rows = store.metrics()
-        final, best, best_step, w = _reward_figures(
+        final, best, best_step, w = reward_figures(
             [(st, m.get("reward")) for st, m in rows if isinstance(m.get("reward"), (int, float))])
     kls = [m.get("kl") for _, m in rows[-w:]]
     funcs: dict[str, float] = {}
@@ -158,7 +143,12 @@ def headline(store: RunStore, name: str | None = None, *, now: float | None = No
         seconds: float | None = max(0.0, end - started)
     else:
         seconds = None
+    judged = [e for e in store.evals() if e["eval/accuracy"] is not None]
+    best_e = max(judged, key=lambda e: e["eval/accuracy"], default=None)  # the earliest of equal ones
     return Headline(
+        final_eval=judged[-1]["eval/accuracy"] if judged else None,
+        final_eval_step=judged[-1]["step"] if judged else None,
+        best_eval=best_e["eval/accuracy"] if best_e else None, best_eval_step=best_e["step"] if best_e else None,
         name=name or info["name"], status=status, step=store.last_step(), max_steps=info["max_steps"],
         seconds=seconds, final_reward=final, best_reward=best, best_step=best_step, final_kl=_mean(kls),
         window=w, alerts=Counter(a["rule"] for a in store.alerts()), note=run_note(store, info),
@@ -235,6 +225,11 @@ def figure_rows(heads: list[Headline]) -> list[tuple[str, list[str]]]:
     for f in sorted({f for h in heads for f in h.final_functions}):
         rows.append((f"final {f}", [_fmt(h.final_functions.get(f)) for h in heads]))
     rows.append(("final KL", [_fmt(h.final_kl, ".4f") for h in heads]))
+    if any(h.final_eval_step is not None for h in heads):
+        rows.append(("final held-out accuracy", [f"{_fmt(h.final_eval)} @ {h.final_eval_step}" if h.final_eval
+                                                 is not None else "–" for h in heads]))
+        rows.append(("best held-out accuracy", [f"{_fmt(h.best_eval)} @ {h.best_eval_step}" if h.best_eval
+                                                is not None else "–" for h in heads]))
     if len(heads) > 1:
         shared, only = learned_only_by(heads)
         rows.append((f"prompts learned only here (of {shared} shared)", ["–" if n is None else str(n) for n in only]))

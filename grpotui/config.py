@@ -88,6 +88,19 @@ DATA_SPEC: _S = {
     "max_samples": (("int",), None, (1, None), "use only the first N rows"),
     "shuffle": (("bool",), True, None, "shuffle rows (seeded by training.seed)"),
 }
+EVAL_SPEC: _S = {
+    "source": (("str",), None, None, "held-out problems: a hub dataset id or a local .jsonl/.json/.parquet/.csv file"),
+    "subset": (("str",), None, None, "hub dataset config name"),
+    "split": (("str",), "test", None, "dataset split of source"),
+    "prompt_field": (("str",), None, None, "column holding the question (default: data.prompt_field)"),
+    "answer_field": (("str",), None, None, "column holding the gold answer (default: data.answer_field)"),
+    "holdout": (("int",), None, (1, None), "instead of source: N problems of [data] never trained on"),
+    "every": (("int",), 100, (1, None), "evaluate every N steps (and before the first, and at the last)"),
+    "max_samples": (("int",), 64, (1, None), "problems per evaluation"),
+    "num_generations": (("int",), None, (1, None), "samples per problem, k of pass@k (default: training's)"),
+}
+# GRPOConfig fields that [eval] sets (TRL's evaluation machinery runs it).
+EVAL_TRAINING_KEYS = ("eval_strategy", "eval_steps", "num_generations_eval", "eval_on_start", "do_eval")
 LAUNCH_SPEC: _S = {
     "num_processes": (("int",), 1, (1, 4096), "processes (GPUs); more than 1 starts the runner with accelerate launch"),
     "cpu": (("bool",), None, None, "force the CPU (default: when no CUDA GPU is visible)"),
@@ -100,7 +113,7 @@ LAUNCH_SPEC: _S = {
 TOP_SPEC: _S = {
     "rewards": (("list",), ["correctness"], None, "reward functions"),
 }
-SECTIONS = ("run", "model", "data", "training", "rewards", "health", "launch", "notify")
+SECTIONS = ("run", "model", "data", "eval", "training", "rewards", "health", "launch", "notify")
 
 
 # ----------------------------------------------------------------------------- loading
@@ -408,6 +421,59 @@ def _check_template(template: Any, problems: list[str]) -> None:
                             "{{ and }} (e.g. \\boxed{{}})")
 
 
+def eval_batch(cfg: dict[str, Any]) -> tuple[int, int, int]:
+    """``(k, per-device eval batch, completions of a training generation)`` of a config with ``[eval]``: k
+    samples a problem (``eval.num_generations``, else training's), and a batch of whole problems no larger
+    than a training generation (TRL keeps one generation's texts for logging: the recorder reads them)."""
+    schema = training_schema() or {}
+    t = cfg.get("training", {})
+
+    def get(key: str) -> Any:
+        return t.get(key, schema.get(key, {}).get("default"))
+
+    k = cfg["eval"].get("num_generations") or get("num_generations") or 8
+    spg = get("steps_per_generation") or get("gradient_accumulation_steps") or 1
+    generation = (get("per_device_train_batch_size") or 8) * spg
+    bs = t.get("per_device_eval_batch_size") or k * max(1, generation // k)
+    return k, bs, generation
+
+
+def _check_eval(cfg: dict[str, Any], base: Path, problems: list[str]) -> None:
+    """``[eval]``: one source of problems, TRL's eval settings left to it, and a batch TRL takes."""
+    ev = cfg.get("eval")
+    if not ev:
+        return
+    if ev.get("source") and ev.get("holdout"):
+        problems.append("eval.source and eval.holdout: set one (a dataset of held-out problems, or N problems "
+                        "kept out of [data])")
+        return
+    if not ev.get("source") and not ev.get("holdout"):
+        problems.append("[eval]: set eval.source (held-out problems) or eval.holdout = N (problems kept out of "
+                        "[data])")
+        return
+    training = cfg.get("training", {})
+    for key in EVAL_TRAINING_KEYS:
+        if key in training:
+            problems.append(f"training.{key}: set by [eval] (every, num_generations); remove one of them")
+    src = ev.get("source")
+    if src and (Path(src).suffix.lower() in DATA_FILE_SUFFIXES or _looks_local(src)):
+        p = Path(src).expanduser()
+        p = p if p.is_absolute() else (base / p)
+        if not p.exists():
+            problems.append(f"eval.source: no such file {p}")
+        else:
+            ev["source"] = str(p.resolve())
+    k, bs, generation = eval_batch(cfg)
+    procs = cfg.get("launch", {}).get("num_processes") or 1
+    if (bs * procs) % k:
+        problems.append(f"training.per_device_eval_batch_size: {bs} x {procs} process(es) must divide by "
+                        f"eval.num_generations {k} (TRL evaluates whole problems)")
+    elif bs > generation:
+        problems.append(f"training.per_device_eval_batch_size: {bs} is more than a training generation "
+                        f"({generation} completions), the most TRL keeps for the recorder to read; lower it or "
+                        "eval.num_generations")
+
+
 def _looks_local(s: str) -> bool:
     return s.startswith(("/", "./", "../", "~")) or Path(s).expanduser().exists()
 
@@ -436,6 +502,9 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
             problems.append(f"launch.config_file: no such file {cf}")
         else:
             cfg["launch"]["config_file"] = str(cf.resolve())
+    if raw.get("eval"):  # only what is set (with its defaults): a run without [eval] has none
+        cfg["eval"] = {k: v for k, v in _check_section("eval", raw["eval"], EVAL_SPEC, problems).items()
+                       if v is not None}
     cfg["rewards"] = _check_rewards(raw.get("rewards", TOP_SPEC["rewards"][1]), base, problems)
     cfg["training"] = _check_training(raw.get("training", {}), problems)
     from grpotui.health import HealthConfigError, resolve
@@ -458,6 +527,7 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     except NotifyConfigError as e:
         problems.extend(str(e).splitlines())
 
+    _check_eval(cfg, base, problems)
     if cfg["run"].get("name"):
         try:
             check_run_name(cfg["run"]["name"])

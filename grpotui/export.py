@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from grpotui.store.db import PENDING, RunStore
+from grpotui.store.evals import KEYS as EVAL_KEYS
 
-WHATS = ("metrics", "groups", "prompts", "system", "alerts", "events")
+WHATS = ("metrics", "groups", "eval", "prompts", "system", "alerts", "events")
 FORMATS = ("jsonl", "csv", "parquet")
 BINARY_FORMATS = ("parquet",)
 
@@ -48,11 +49,18 @@ def _judged(rows: Iterable[dict[str, Any]], limit: float) -> Iterator[dict[str, 
 
 
 def rows(store: RunStore, what: str) -> Iterator[dict[str, Any]]:
-    if what == "metrics":
+    if what == "metrics":  # each held-out evaluation's figures with the step it followed (0: before the first)
+        evals = {e["step"]: {k: e[k] for k in EVAL_KEYS} for e in store.evals()}
         for step, data in store.metrics():
-            yield {"step": step, **data}
+            for at in sorted(s for s in evals if s < step):
+                yield {"step": at, **evals.pop(at)}
+            yield {"step": step, **data, **evals.pop(step, {})}
+        for at in sorted(evals):
+            yield {"step": at, **evals[at]}
     elif what == "groups":
         yield from _judged(store.iter_completions(), _judge_timeout(store))
+    elif what == "eval":  # every held-out evaluation sample
+        yield from _judged(({**r, "verdict_reason": None} for r in store.iter_eval_rows()), _judge_timeout(store))
     elif what == "prompts":  # per-prompt statistics, the fields of `grpotui prompts --json`, in order seen
         from grpotui.store.prompts import FIELDS
 

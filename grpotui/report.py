@@ -44,7 +44,7 @@ def duration(seconds: float | None) -> str:
 def ls_table(runs: list[dict[str, Any]]) -> str:
     if not runs:
         return "no runs yet: try `grpotui demo`"
-    rows = [("NAME", "STATUS", "STEP", "REWARD", "ALERTS", "AGE", "TAGS", "NOTE")]
+    rows = [("NAME", "STATUS", "STEP", "REWARD", "EVAL", "ALERTS", "AGE", "TAGS", "NOTE")]
     for r in runs:
         step = f"{r.get('step') or 0}/{r['max_steps']}" if r.get("max_steps") else str(r.get("step") or 0)
         reward = r.get("reward")
@@ -54,6 +54,7 @@ def ls_table(runs: list[dict[str, Any]]) -> str:
                 r["status"],
                 step,
                 f"{reward:.3f}" if isinstance(reward, (int, float)) else "-",
+                eval_text(r),
                 str(len(r.get("alerts") or [])),
                 age(r.get("created_at")),
                 ",".join(r.get("tags") or []),
@@ -62,6 +63,14 @@ def ls_table(runs: list[dict[str, Any]]) -> str:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows)
+
+
+def eval_text(r: dict[str, Any]) -> str:
+    """The newest held-out accuracy of a run's summary: "0.42" ("-": none; "…": its samples not yet judged)."""
+    if r.get("eval_step") is None:
+        return "-"
+    acc = r.get("eval_accuracy")
+    return f"{acc:.2f}" if isinstance(acc, (int, float)) else "…"
 
 
 def short(text: str, n: int) -> str:
@@ -79,6 +88,8 @@ def status_text(s: dict[str, Any]) -> str:
         f"  started   {_when(s.get('started_at'))}   ended {_when(s.get('ended_at'))}"
         f"   exit code {s.get('exit_code') if s.get('exit_code') is not None else '-'}",
     ]
+    if s.get("eval_step") is not None:
+        lines.append(f"  held-out  accuracy {eval_text(s)} at the evaluation of step {s['eval_step']}")
     if s.get("verdicts_pending"):
         lines.append(f"  verdicts  {s['verdicts_pending']} completions still to judge (judged off the training "
                      "thread, at idle priority)")

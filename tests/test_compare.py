@@ -480,3 +480,59 @@ async def test_a_live_run_takes_notes_and_tags_and_compares_as_it_goes(pair_copy
     run_cli("kill", "live", home=home, check=True)
     s = json.loads(run_cli("status", "live", "--json", home=home, check=True).stdout)
     assert s["status"] == "killed" and s["note"] == "started to compare" and s["step"] >= 3
+
+
+def test_a_long_runs_best_reward_is_kept_as_it_is_written_and_matches_every_step(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of 1,000 logged rewards and more: the headline reads the best 50-step mean the writer kept
+    (not every step); it is the same figure as computing it from every step, also after a resume that
+    drops the steps holding the best, and for a store written before the writer kept it."""
+    import math
+
+    from grpotui.compare import headline
+    from grpotui.store.db import BEST_REWARD_KEY, reward_figures
+
+    def reward(step: int) -> float:
+        if step % 7 == 0:
+            return float("nan")
+        peak = 1.0 if 600 <= step < 650 else 0.0  # the best window ends at 649
+        return peak + math.sin(step / 50) / 10
+
+    d = write_recorded_run(home, "long", steps=3)
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:
+        for step in range(1, 1501):
+            s.record_metrics(step, {"reward": reward(step), "kl": 0.1})
+        s.record_metrics(1500, {"eval_reward": 0.5})  # merged into a logged step: counted once
+
+    def from_every_step(s: RunStore) -> tuple:
+        return reward_figures(s.reward_series())
+
+    with RunStore.open(d / STORE_FILE) as s:
+        full = from_every_step(s)
+        with monkeypatch.context() as m:
+            m.setattr(RunStore, "reward_series", lambda self: pytest.fail("the headline read every step"))
+            h = headline(s)
+        assert json.loads(s.get_meta(BEST_REWARD_KEY))["n"] == 1500
+    assert full[3] == 50 and full[2] == 649
+    assert (h.final_reward, h.best_reward, h.best_step, h.window) == pytest.approx(full)
+
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:  # resumed from step 1200: the peak stays
+        s.reopen("resumed", after_step=1200)
+        for step in range(1201, 1401):
+            s.record_metrics(step, {"reward": reward(step) - 0.5})
+    with RunStore.open(d / STORE_FILE) as s:
+        h, full = headline(s), from_every_step(s)
+    assert (h.final_reward, h.best_reward, h.best_step) == pytest.approx(full[:3]) and h.best_step == 649
+
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:  # resumed before the peak: it is gone
+        s.reopen("resumed", after_step=550)
+        for step in range(551, 1601):
+            s.record_metrics(step, {"reward": reward(step) / 2 if not 600 <= step < 650 else 0.0})
+    with RunStore.open(d / STORE_FILE) as s:
+        h, full = headline(s), from_every_step(s)
+    assert (h.final_reward, h.best_reward, h.best_step) == pytest.approx(full[:3]) and h.best_step != 649
+
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:  # a store from before: no kept figure
+        s._conn.execute("DELETE FROM meta WHERE key = ?", (BEST_REWARD_KEY,))
+    with RunStore.open(d / STORE_FILE) as s:
+        assert (headline(s).best_reward, headline(s).best_step) == pytest.approx(full[1:3])

@@ -47,7 +47,7 @@ def test_readme_config_trains_on_gsm8k(tmp_path: Path, home: Path, cli) -> None:
         "--set", f"model.name_or_path='{model_dir}'",  # no hub here: the tiny local model stands in
         "--set", f"data.source='{data_dir() / 'gsm8k_test.jsonl'}'",  # and GSM8K's test file for the hub's
         "--set", "training.max_steps=3", "--set", "training.max_completion_length=8",
-        "--set", "training.use_cpu=true", "--set", "data.max_samples=64",
+        "--set", "training.use_cpu=true", "--set", "data.max_samples=64", "--set", "eval.max_samples=4",
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -131,6 +131,10 @@ def background(run_dir: Path, limit: float, while_alive: int | None, defer: bool
             if rows:
                 store.set_verdicts(judge_rows(rows, limit))
                 continue
+            rows = store.pending_eval_verdicts(limit=BATCH)  # held-out evaluations: after training's
+            if rows:
+                store.set_eval_verdicts(judge_rows(rows, limit))
+                continue
             if not _alive(while_alive):
                 return 0
             time.sleep(0.5)

@@ -79,6 +79,7 @@ class Recorder(LightCallback):
         self.progress = progress
         self.trainer: Any = None
         self._groups_in_step: dict[int, int] = {}
+        self._eval_groups: dict[int, int] = {}  # groups recorded so far of the evaluation at a step
         self._batch: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
         self._batch_lock = threading.Lock()
         self._pause_in_log = False
@@ -112,8 +113,7 @@ class Recorder(LightCallback):
 
     def _record_generation(self, inputs: list[dict[str, Any]], out: dict[str, Any]) -> None:
         tr = self.trainer
-        if not tr.model.training:  # evaluation generations are not training groups
-            return
+        evaluating = not tr.model.training  # a held-out evaluation: recorded apart, never training groups
         world = tr.accelerator.num_processes
         answers = self._answers(inputs)
         questions = [row.get("grpotui_question") for row in inputs]  # where grpotui built the prompts
@@ -143,8 +143,8 @@ class Recorder(LightCallback):
         if len(prompts) != n or len(completions) != n:
             self._warn(f"generation of {n} rows but trainer._logs holds {len(prompts)}; not recorded")
             return
-        g = int(tr.num_generations)
-        step = int(tr.state.global_step) + 1
+        g = int((getattr(tr, "num_generations_eval", None) if evaluating else None) or tr.num_generations)
+        step = int(tr.state.global_step) + (0 if evaluating else 1)  # an evaluation follows the step it is at
         rows = []
         golds: dict[int, str] = {}
         reuse = judged_any()
@@ -179,6 +179,11 @@ class Recorder(LightCallback):
             groups.append({"prompt": chunk[0]["prompt"], "expected": chunk[0]["expected"], "completions": chunk,
                            "question": questions[start] if start < len(questions) else None,
                            "row": rows_[start] if start < len(rows_) else None})
+        if evaluating:
+            first = self._eval_groups.get(step, 0)
+            self._eval_groups = {step: first + len(groups)}
+            self._hand_over(self._write_eval, step, groups, first)
+            return
         first = self._groups_in_step.get(step, 0)
         self._hand_over(self._write_generation, step, groups, first)
         self._groups_in_step = {step: first + len(groups)}
@@ -195,6 +200,16 @@ class Recorder(LightCallback):
             if grp["expected"] is not None:  # the gold answer as judged (GSM8K's "#### 18" -> "18")
                 grp["expected"] = gold_answer(grp["expected"])
         self.store.record_groups(step, groups, first_group=first)
+        if any(c["verdict"] == PENDING for grp in groups for c in grp["completions"]):
+            self._ensure_judge()
+
+    def _write_eval(self, step: int, groups: list[dict[str, Any]], first: int) -> None:
+        """On the writer thread: an evaluation's generation into its own table."""
+        for grp in groups:
+            grp["prompt"] = prompt_text(grp["prompt"])
+            if grp["expected"] is not None:
+                grp["expected"] = gold_answer(grp["expected"])
+        self.store.record_eval(step, groups, first_group=first)
         if any(c["verdict"] == PENDING for grp in groups for c in grp["completions"]):
             self._ensure_judge()
 
@@ -287,6 +302,7 @@ class Recorder(LightCallback):
         if stop:
             control.should_save = True
             control.should_training_stop = True
+            control.should_evaluate = False  # a stop does not wait for an evaluation
             return
         if pause:
             if control.should_log:
@@ -358,8 +374,28 @@ class Recorder(LightCallback):
         if alert is not None:
             self._act(alert, None)
 
+    def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """An evaluation ended: a pause or stop asked for during it takes effect now."""
+        self._send()
+        ctl = self.controller
+        stop = ctl is not None and ctl.stop_requested.is_set()
+        pause = ctl is not None and ctl.pause_requested.is_set()
+        if self.world > 1:
+            stop, pause = self._broadcast((stop, pause))
+        if stop:
+            control.should_save = True
+            control.should_training_stop = True
+        elif pause:
+            self._pause_here(int(state.global_step), control)
+
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
         step = int(state.global_step)
+        if self.is_main and logs and any(k.startswith("eval_") for k in logs):
+            # TRL's logs of an evaluation: kept with it, out of the training curves and the health rules
+            self._hand_over(self.store.record_eval_logs, step,
+                            {k: v for k, v in logs.items() if isinstance(v, (int, float)) or v is None})
+            self._send()
+            return
         if self.is_main and logs:
             if "train_runtime" in logs:
                 self._hand_over(self.store.update_run, summary={k: as_float(v) for k, v in logs.items()})

@@ -99,44 +99,87 @@ def load_reward(spec: str) -> Any:
 QUESTION_COLUMN, ROW_COLUMN = "grpotui_question", "grpotui_row"
 
 
-def load_dataset_from(cfg: dict[str, Any], *, tokenizer: Any, seed: int) -> Any:
+def _load_split(src: str, subset: str | None, split: str) -> Any:
+    """A local file or saved dataset, or a hub dataset (needs network access to the hub)."""
     import datasets
 
-    d = cfg["data"]
-    src = d["source"]
     path = Path(src)
-    suffix = path.suffix.lower()
     if path.is_file():
-        fmt = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}.get(suffix, "json")
-        ds = datasets.load_dataset(fmt, data_files=str(path), split="train")
-    elif path.is_dir():
+        fmt = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}.get(path.suffix.lower(), "json")
+        return datasets.load_dataset(fmt, data_files=str(path), split="train")
+    if path.is_dir():
         try:
             ds = datasets.load_from_disk(str(path))
-            if isinstance(ds, datasets.DatasetDict):
-                ds = ds[d["split"]]
+            return ds[split] if isinstance(ds, datasets.DatasetDict) else ds
         except FileNotFoundError:
-            ds = datasets.load_dataset(str(path), d.get("subset"), split=d["split"])
-    else:  # a hub id (needs network access to the hub)
-        ds = datasets.load_dataset(src, d.get("subset"), split=d["split"])
+            return datasets.load_dataset(str(path), subset, split=split)
+    return datasets.load_dataset(src, subset, split=split)
 
-    pf, af = d["prompt_field"], d["answer_field"]
+
+def _check_fields(ds: Any, section: str, src: str, pf: str, af: str) -> None:
     missing = [f for f in (pf, af) if f not in ds.column_names]
     if missing:
         raise ValueError(
-            f"data: column(s) {', '.join(missing)} not in {src} (columns: {', '.join(ds.column_names)}); "
-            "set data.prompt_field / data.answer_field"
+            f"{section}: column(s) {', '.join(missing)} not in {src} (columns: {', '.join(ds.column_names)}); "
+            f"set {section}.prompt_field / {section}.answer_field"
         )
+
+
+def split_holdout(ds: Any, pf: str, n: int, seed: int) -> tuple[Any, Any]:
+    """``(train, held out)``: ``n`` distinct problems (by their question) drawn with ``seed``, one row each,
+    and every other row whose question is none of them (a duplicate left in training would be trained on)."""
+    import random
+
+    questions = list(dict.fromkeys(str(q) for q in ds[pf]))
+    if n >= len(questions):
+        raise ValueError(f"eval.holdout: {n} problems held out of {len(questions)} distinct ones in [data] "
+                         "leaves none to train on")
+    held = set(random.Random(seed).sample(questions, n))
+    first: dict[str, int] = {}
+    keep = []
+    for i, q in enumerate(str(q) for q in ds[pf]):
+        if q in held:
+            first.setdefault(q, i)
+        else:
+            keep.append(i)
+    return ds.select(keep), ds.select(sorted(first.values()))
+
+
+def load_datasets(cfg: dict[str, Any], *, tokenizer: Any, seed: int) -> tuple[Any, Any]:
+    """``(train, eval or None)``, prompts built from ``[data]`` (its template, system prompt and chat
+    settings for both); the eval set from ``eval.source`` or held out of ``[data]`` (``eval.holdout``)."""
+    d, ev = cfg["data"], cfg.get("eval") or {}
+    pf, af = d["prompt_field"], d["answer_field"]
+    ds = _load_split(d["source"], d.get("subset"), d["split"])
+    _check_fields(ds, "data", d["source"], pf, af)
     ds = ds.add_column(ROW_COLUMN, list(range(len(ds))))  # the source row, for per-prompt statistics
+    held = None
+    if ev.get("holdout"):
+        ds, held = split_holdout(ds, pf, ev["holdout"], seed)
     if d.get("shuffle", True):
         ds = ds.shuffle(seed=seed)
     if d.get("max_samples"):
         ds = ds.select(range(min(d["max_samples"], len(ds))))
+    train = _prompts(ds, d, tokenizer, pf, af)
+    if not ev:
+        return train, None
+    if held is None:
+        epf, eaf = ev.get("prompt_field") or pf, ev.get("answer_field") or af
+        held = _load_split(ev["source"], ev.get("subset"), ev["split"])
+        _check_fields(held, "eval", ev["source"], epf, eaf)
+        held = held.add_column(ROW_COLUMN, list(range(len(held))))
+    else:
+        epf, eaf = pf, af
+    held = held.select(range(min(ev["max_samples"], len(held))))
+    return train, _prompts(held, d, tokenizer, epf, eaf)
 
+
+def _prompts(ds: Any, d: dict[str, Any], tokenizer: Any, pf: str, af: str) -> Any:
     chat = d.get("chat_template", "auto")
     if chat == "auto":
         chat = bool(getattr(tokenizer, "chat_template", None))
     template, system = d.get("prompt_template") or f"{{{pf}}}", d.get("system_prompt")
-    if template == "{prompt}" and pf != "prompt":
+    if template in ("{prompt}", f"{{{d['prompt_field']}}}") and pf != "prompt":
         template = f"{{{pf}}}"
 
     def to_prompt(row: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +279,12 @@ def grpo_args(cfg: dict[str, Any], run_dir: Path, *, backend: str) -> Any:
     if not cuda_available() or training.get("use_cpu"):  # TRL's bf16 default needs a GPU
         training.setdefault("bf16", False)
         training.setdefault("use_cpu", True)
+    if cfg.get("eval"):  # TRL's own evaluation runs it: a baseline before the first step, every N, the last
+        from grpotui.config import eval_batch
+
+        k, bs, _ = eval_batch(cfg)
+        training.update(eval_strategy="steps", eval_steps=cfg["eval"]["every"], eval_on_start=True,
+                        num_generations_eval=k, per_device_eval_batch_size=bs)
     if backend == "transformers":
         training["model_init_kwargs"] = {**model_init_kwargs(cfg, backend), **training.get("model_init_kwargs", {})}
     try:
@@ -253,9 +302,11 @@ def build_trainer(cfg: dict[str, Any], run_dir: Path, callbacks: list[Any], *, b
 
     from trl import GRPOTrainer
 
-    train_ds = load_dataset_from(cfg, tokenizer=tokenizer, seed=seed)
-    reward_funcs = [load_reward(spec) for spec in cfg["rewards"]]
     kwargs: dict[str, Any] = {}
+    train_ds, eval_ds = load_datasets(cfg, tokenizer=tokenizer, seed=seed)
+    if eval_ds is not None:
+        kwargs["eval_dataset"] = eval_ds
+    reward_funcs = [load_reward(spec) for spec in cfg["rewards"]]
     if peft_config is not None:
         kwargs["peft_config"] = peft_config
     trainer = GRPOTrainer(

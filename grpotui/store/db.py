@@ -22,7 +22,7 @@ downsampled curves that let any run open at once (a store without them is read s
 per-prompt statistics (each group's counts, its question and dataset row, and the ``prompts`` table: see
 :mod:`grpotui.store.prompts`; a reader of an older store computes them once, in memory), and each alert's
 ``evidence`` (the steps and groups that tripped it) and ``notifications`` (what was sent where, and how
-it went).
+it went); 4, held-out evaluations (``evals`` and ``eval_completions``: see :mod:`grpotui.store.evals`).
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grpotui.store import evals as _evals
 from grpotui.store import prompts as _prompts
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PENDING = "pending"  # the verdict of a completion not yet judged (its expected answer is known)
 
 ACTIVE_STATUSES = ("starting", "running", "paused", "pausing", "stopping")
@@ -163,7 +164,7 @@ CREATE TABLE IF NOT EXISTS commands (
     taken_step INTEGER,
     result TEXT
 );
-""" + _prompts.PROMPTS_TABLE.format(db="") + ";\n"
+""" + _prompts.PROMPTS_TABLE.format(db="") + ";\n" + _evals.TABLES + ";\n"
 
 
 # Step n takes a store of version n - 1 to version n (see the module's docstring).
@@ -180,10 +181,58 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY, t REAL NOT NULL, event TEXT NOT NULL,"
         " rule TEXT, step INTEGER, channel TEXT NOT NULL, ok INTEGER NOT NULL, detail TEXT)",
         *_prompts.MIGRATION),  # SQL, then a function of the connection that fills what the SQL added
+    4: (*_evals.MIGRATION, lambda c: _keep_best_reward(c)),  # (defined below)
 }
 # Set in stores whose every metrics row has ``reward`` / ``has_reward`` filled (new ones; a migrated store
 # has rows from before): readers use those columns instead of parsing every row's JSON.
 REWARD_COLUMN_KEY = "reward_column"
+
+# The reward's best trailing mean over REWARD_WINDOW logged steps and the step it ends at, kept by the
+# writer in the meta table as steps are logged (``{"n": rewards logged, "last": their last step, "best",
+# "step"}``): a long run's headline never reads every step. Stores without it are read step by step.
+BEST_REWARD_KEY = "best_reward"
+REWARD_WINDOW = 50
+
+
+def reward_window(n: int) -> int:
+    """Steps averaged for a run's final and best reward: 1/20 of its ``n`` logged rewards, 1 to 50."""
+    return max(1, min(REWARD_WINDOW, n // 20))
+
+
+def reward_figures(rewards: Sequence[tuple[int, float | None]], w: int | None = None,
+                   ) -> tuple[float | None, float | None, int | None, int]:
+    """``(final, best, best step, window)`` from ``[(step, reward)]`` of every step that logged one (None or
+    NaN where it was not finite): the mean of the last ``w`` and the best trailing mean over ``w`` (of
+    their finite values; the earliest of equal ones)."""
+    w = reward_window(len(rewards)) if w is None else w
+    vals = [r if r is not None and math.isfinite(r) else None for _, r in rewards]
+    tail = [v for v in vals[-w:] if v is not None]
+    final = sum(tail) / len(tail) if tail else None
+    best = best_step = None
+    total, count = 0.0, 0
+    for i, v in enumerate(vals):
+        if v is not None:
+            total, count = total + v, count + 1
+        if i >= w and vals[i - w] is not None:
+            total, count = total - vals[i - w], count - 1
+        if i >= w - 1 and count and (best is None or total / count > best):
+            best, best_step = total / count, rewards[i][0]
+    return final, best, best_step, w
+
+
+def _best_reward_state(c: sqlite3.Connection, before: int | None = None) -> dict[str, Any]:
+    """BEST_REWARD_KEY's value computed from every logged reward (before step ``before``)."""
+    rows = c.execute("SELECT step, reward FROM metrics WHERE has_reward = 1 AND step < ? ORDER BY step",
+                     (before if before is not None else 2**62,)).fetchall()
+    _, best, best_step, _ = reward_figures(rows, REWARD_WINDOW)
+    return {"n": len(rows), "last": rows[-1][0] if rows else -1, "best": best, "step": best_step}
+
+
+def _keep_best_reward(c: sqlite3.Connection) -> None:
+    """Migration to 4: the best reward kept for a store whose every row has the reward's own column."""
+    if c.execute("SELECT value FROM meta WHERE key = ?", (REWARD_COLUMN_KEY,)).fetchone() == ("1",):
+        c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (BEST_REWARD_KEY, _dumps(_best_reward_state(c))))
+
 
 # The curves' summary: every numeric metric's extremes (and their steps), sum and count over buckets of
 # these many steps, written as each bucket completes. A reader of a long run reads the buckets of one
@@ -282,6 +331,7 @@ class RunStore:
         self._columns: dict[str, set[str]] = {}
         self._pstats: str | None = None  # a store before schema 3: its prompts, computed once (see _prompt_db)
         self._buckets: dict[int, tuple[int, dict[str, list[float]]]] | None = None  # size -> open bucket
+        self._best_reward: dict[str, Any] | None = None  # the writer's copy of BEST_REWARD_KEY
         self._last_metrics_step = -1 if readonly else self._max_metrics_step()
 
     # ---------------------------------------------------------------- opening
@@ -513,6 +563,8 @@ class RunStore:
                     (step, time.time(), json.dumps(clean, separators=(",", ":")),
                      r if has and math.isfinite(r) else None, int(has)),
                 )
+                if has:
+                    self._fold_best_reward(c, step)
             else:
                 c.execute(
                     "INSERT OR REPLACE INTO metrics (step, t, data) VALUES (?, ?, ?)",
@@ -520,6 +572,27 @@ class RunStore:
                 )
             if self._has_column("curve_buckets", "data"):
                 self._fold_buckets(c, step, clean)
+
+    # ---------------------------------------------------------------- the best reward (writer side)
+    def _fold_best_reward(self, c: sqlite3.Connection, step: int) -> None:
+        """The trailing mean over REWARD_WINDOW logged rewards that ends at ``step`` (just written): kept in
+        the meta table when it is the best so far."""
+        st = self._best_reward
+        if st is None:  # this process's first reward: what the store has (a resume), computed once if missing
+            row = c.execute("SELECT value FROM meta WHERE key = ?", (BEST_REWARD_KEY,)).fetchone()
+            st = json.loads(row[0]) if row else None
+            if st is None or st.get("last", -1) >= step:  # none yet, or written by another branch
+                st = _best_reward_state(c, before=step)
+        if step > st["last"]:
+            st["n"], st["last"] = st["n"] + 1, step
+        if st["n"] >= REWARD_WINDOW:
+            count, total = c.execute(
+                "SELECT COUNT(reward), SUM(reward) FROM (SELECT reward FROM metrics WHERE has_reward = 1"
+                " AND step <= ? ORDER BY step DESC LIMIT ?)", (step, REWARD_WINDOW)).fetchone()
+            if count and (st["best"] is None or total / count > st["best"]):
+                st["best"], st["step"] = total / count, step
+        c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (BEST_REWARD_KEY, _dumps(st)))
+        self._best_reward = st
 
     # ---------------------------------------------------------------- curve summary (writer side)
     def _fold_buckets(self, c: sqlite3.Connection, step: int, metrics: dict[str, Any]) -> None:
@@ -638,6 +711,22 @@ class RunStore:
                 _prompts.refresh(c, _prompts.recount(c, [(s, g) for s, g, *_ in rows]))
         return len(rows)
 
+    def pending_eval_verdicts(self, *, limit: int = 100) -> list[tuple]:
+        """Evaluation samples still to judge: ``[(step, grp, idx, completion, expected)]``, newest first."""
+        if not self._has_column("eval_completions", "verdict"):
+            return []
+        return self._read("SELECT step, grp, idx, completion, expected FROM eval_completions"
+                          " WHERE verdict = 'pending' ORDER BY step DESC, grp, idx LIMIT ?", (limit,))
+
+    def set_eval_verdicts(self, rows: Iterable[tuple[int, int, int, str | None, str, str | None]]) -> int:
+        """Like :meth:`set_verdicts`, for evaluation samples."""
+        rows = list(rows)
+        with self._tx() as c:
+            c.executemany("UPDATE eval_completions SET answer = ?, verdict = ?, verdict_reason = ?"
+                          " WHERE step = ? AND grp = ? AND idx = ? AND verdict = 'pending'",
+                          [(a, v, r, s, g, i) for s, g, i, a, v, r in rows])
+        return len(rows)
+
     def count_pending_at(self, step: int) -> int:
         if not self._has_column("completions", "verdict_reason"):
             return 0
@@ -647,7 +736,75 @@ class RunStore:
         """How many recorded completions wait for their verdict (0 for stores before verdicts were)."""
         if not self._has_column("completions", "verdict_reason"):
             return 0
-        return self._read("SELECT COUNT(*) FROM completions WHERE verdict = 'pending'")[0][0]
+        n = self._read("SELECT COUNT(*) FROM completions WHERE verdict = 'pending'")[0][0]
+        if self._has_column("eval_completions", "verdict"):
+            n += self._read("SELECT COUNT(*) FROM eval_completions WHERE verdict = 'pending'")[0][0]
+        return n
+
+    # ---------------------------------------------------------------- held-out evaluations
+    def record_eval(self, step: int, groups: list[dict[str, Any]], *, first_group: int = 0) -> None:
+        """One generation of the evaluation that follows ``step`` (0: before the first), its groups as for
+        :meth:`record_groups` (see :mod:`grpotui.store.evals`)."""
+        with self._tx() as c:
+            _evals.insert(c, step, time.time(), groups, first_group)
+
+    def record_eval_logs(self, step: int, logs: dict[str, Any]) -> None:
+        """TRL's own ``eval_*`` logs of the evaluation at ``step`` (kept apart from training's metrics)."""
+        clean = {k: v if isinstance(v, str) else as_float(v) for k, v in logs.items()}
+        with self._tx() as c:
+            _evals.set_trl_logs(c, step, time.time(), clean)
+
+    def evals(self) -> list[dict[str, Any]]:
+        """Every evaluation's figures, oldest first (none for stores before schema 4)."""
+        if not self._has_column("evals", "step"):
+            return []
+        with self._lock:
+            try:
+                return _evals.summary(self._conn)
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: cannot read ({e})") from e
+
+    def latest_eval_accuracy(self) -> tuple[int, float | None] | None:
+        """``(step, accuracy of its judged samples)`` of the newest evaluation; None when there is none."""
+        if not self._has_column("evals", "step"):
+            return None
+        row = self._read("SELECT step FROM evals ORDER BY step DESC LIMIT 1")
+        if not row:
+            return None
+        right, judged = self._read("SELECT SUM(verdict = 'right'), SUM(verdict != 'pending') FROM eval_completions"
+                                   " WHERE step = ?", (row[0][0],))[0]
+        return row[0][0], (right / judged if judged else None)
+
+    def evals_version(self) -> tuple[int, int | None, int] | None:
+        """Changes when an evaluation or more of its samples are recorded (two indexed reads); None for
+        stores before schema 4."""
+        if not self._has_column("evals", "step"):
+            return None
+        n, last = self._read("SELECT COUNT(*), MAX(step) FROM evals")[0]
+        rows = self._read("SELECT COUNT(*) FROM eval_completions WHERE step = ?", (last,))[0][0] if n else 0
+        return n, last, rows
+
+    def eval_groups(self, step: int) -> list[Group]:
+        """The problems of one evaluation, each a group of its samples."""
+        if not self._has_column("eval_completions", "step"):
+            return []
+        rows = self._read("SELECT grp, idx, prompt, expected, completion, answer, verdict, reward, rewards, length,"
+                          " verdict_reason FROM eval_completions WHERE step = ? ORDER BY grp, idx", (step,))
+        groups: dict[int, tuple[str, str | None, list[Completion]]] = {}
+        for grp, idx, prompt, exp, comp, ans, verdict, reward, rewards, length, why in rows:
+            groups.setdefault(grp, (prompt, exp, []))[2].append(
+                Completion(idx, comp, ans, verdict, reward, json.loads(rewards or "{}"), None, length, why))
+        return [Group(step, grp, prompt, exp, tuple(cs)) for grp, (prompt, exp, cs) in groups.items()]
+
+    def iter_eval_rows(self) -> Iterator[dict[str, Any]]:
+        """Every evaluation sample (``export --what eval``), by evaluation, problem and sample."""
+        if not self._has_column("eval_completions", "step"):
+            return
+        for step, grp, idx, prompt, comp, ans, exp, verdict, reward, length in self._read(
+                "SELECT step, grp, idx, prompt, completion, answer, expected, verdict, reward, length"
+                " FROM eval_completions ORDER BY step, grp, idx"):
+            yield {"eval_step": step, "problem": grp, "sample": idx, "prompt": prompt, "completion": comp,
+                   "answer": ans, "expected": exp, "verdict": verdict, "reward": reward, "length": length}
 
     def record_system(self, sample: dict[str, Any], *, step: int | None = None, heartbeat: bool = True) -> None:
         """A system sample; it doubles as the runner's heartbeat."""
@@ -694,10 +851,15 @@ class RunStore:
                                             (after_step,))} if self._has_column("groups", "pkey") else set()
             for table in ("metrics", "groups", "completions", "alerts"):
                 c.execute(f"DELETE FROM {table} WHERE step > ?", (after_step,))
+            if self._has_column("evals", "step"):
+                for table in ("evals", "eval_completions"):
+                    c.execute(f"DELETE FROM {table} WHERE step > ?", (after_step,))
             _prompts.refresh(c, gone)  # their later appearances are gone with the steps
             if self._has_column("curve_buckets", "data"):
                 c.execute("DELETE FROM curve_buckets WHERE (bucket + 1) * size - 1 > ?", (after_step,))
             self._buckets = None
+            c.execute("DELETE FROM meta WHERE key = ?", (BEST_REWARD_KEY,))  # computed again from what is kept
+            self._best_reward = None
             c.execute("UPDATE commands SET taken_at=?, result='dropped: the run was resumed'"
                       " WHERE taken_at IS NULL", (now,))
             c.execute("UPDATE run SET status='starting', status_reason=?, exit_code=NULL, ended_at=NULL,"
@@ -755,6 +917,20 @@ class RunStore:
         rows = self._read("SELECT step, data FROM metrics WHERE step > ? ORDER BY step LIMIT ?",
                           (after_step, -1 if limit is None else limit))
         return [(s, json.loads(d)) for s, d in rows]
+
+    def reward_headline(self) -> tuple[float | None, float | None, int | None, int] | None:
+        """``(final, best, best step, window)`` of the reward (see :func:`reward_figures`) without reading
+        every step when the writer kept the best (runs of 20 * REWARD_WINDOW logged rewards and more); None
+        for stores without the reward's own column."""
+        kept = self.get_meta(BEST_REWARD_KEY)
+        st = json.loads(kept) if kept else None
+        if st and st.get("n", 0) >= 20 * REWARD_WINDOW and self.get_meta(REWARD_COLUMN_KEY) == "1":
+            rows = self._read("SELECT reward FROM metrics WHERE has_reward = 1 ORDER BY step DESC LIMIT ?",
+                              (REWARD_WINDOW,))
+            tail = [r for (r,) in rows if r is not None]
+            return sum(tail) / len(tail) if tail else None, st["best"], st["step"], REWARD_WINDOW
+        series = self.reward_series()
+        return None if series is None else reward_figures(series)
 
     def reward_series(self) -> list[tuple[int, float | None]] | None:
         """``[(step, reward)]`` for every logged step with a reward (None where it was not finite), from

@@ -211,6 +211,8 @@ def summarize(store: RunStore, *, with_metrics: bool = True, trend: int = 0) -> 
     out["tags"] = run_tags(store)
     out["cpu_threads"] = _json_meta(store, CPU_THREADS_KEY)
     out["verdicts_pending"] = store.count_pending()
+    latest_eval = store.latest_eval_accuracy()
+    out["eval_step"], out["eval_accuracy"] = latest_eval if latest_eval else (None, None)
     if trend:
         out["reward_tail"] = store.metric_tail("reward", trend)
     if latest:

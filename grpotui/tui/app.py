@@ -21,14 +21,16 @@ from grpotui.tui.modals.prompt import PromptModal
 from grpotui.tui.modals.text import TextModal
 from grpotui.tui.screens.compare import CompareScreen
 from grpotui.tui.screens.dashboard import DashboardScreen
+from grpotui.tui.screens.evals import EvalScreen
 from grpotui.tui.screens.new_run import NewRunScreen
 from grpotui.tui.screens.runs import RunsScreen
+from grpotui.tui.session import RunSession
 from grpotui.tui.themes import DEFAULT_THEME, shipped_themes, user_themes
 from grpotui.tui.widgets.completions import CompletionsView
 from grpotui.tui.widgets.prompts import PromptHistoryView, PromptsTable, PromptsView
 
 # Where the app's bindings are declared: what a [keys] entry may name.
-KEYED: tuple[type[DOMNode], ...] = (RunsScreen, DashboardScreen, CompareScreen, NewRunScreen, ConfirmModal,
+KEYED: tuple[type[DOMNode], ...] = (RunsScreen, DashboardScreen, EvalScreen, CompareScreen, NewRunScreen, ConfirmModal,
                                     PromptModal, TextModal, HelpScreen, CompletionsView, PromptsView,
                                     PromptsTable, PromptHistoryView)
 
@@ -84,6 +86,10 @@ class GrpoTuiApp(App[None]):
     # ------------------------------------------------------------------ opening screens by name
     def open_run(self, name: str) -> None:
         self.push_screen(DashboardScreen(name))
+
+    def open_evals(self, session: RunSession) -> None:
+        """A run's held-out evaluations, read through its dashboard's session."""
+        self.push_screen(EvalScreen(session))
 
     def open_compare(self, names: Iterable[str]) -> None:
         self.push_screen(CompareScreen(list(names)))

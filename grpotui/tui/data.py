@@ -19,6 +19,9 @@ CURVE_KEYS = (
     "frac_reward_zero_std", "completions/clipped_ratio", "grad_norm",
 )
 
+# The held-out evaluations' figures drawn as curves (a point per evaluation).
+EVAL_KEYS = ("eval/accuracy", "eval/pass@k")
+
 
 @dataclass(frozen=True, eq=False)
 class StepGroups:
@@ -46,7 +49,7 @@ class Series:
 
     @staticmethod
     def wanted(key: str) -> bool:
-        return key in CURVE_KEYS or (key.startswith("rewards/") and key.endswith("/mean"))
+        return key in CURVE_KEYS or key in EVAL_KEYS or (key.startswith("rewards/") and key.endswith("/mean"))
 
     def add(self, step: int, metrics: dict[str, Any]) -> None:
         for key, v in metrics.items():

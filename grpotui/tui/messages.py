@@ -13,7 +13,7 @@ from typing import Any
 from textual.message import Message
 
 from grpotui.control import Sent
-from grpotui.tui.data import PromptHistory, PromptsPage
+from grpotui.tui.data import PromptHistory, PromptsPage, StepGroups
 from grpotui.tui.session import CompareStep, CompareUpdate, RunUpdate, StepSnapshot
 
 
@@ -103,3 +103,17 @@ class LaunchDone(Message, bubble=False):
 
     name: str | None
     problems: str = ""
+
+
+@dataclass
+class EvalsRead(Message, bubble=False):
+    """Every held-out evaluation's figures, oldest first (:meth:`RunSession.evals`)."""
+
+    evals: list[dict[str, Any]]
+
+
+@dataclass
+class EvalGroupsRead(Message, bubble=False):
+    """The problems of one evaluation with their samples (:meth:`RunSession.eval_groups`)."""
+
+    groups: StepGroups

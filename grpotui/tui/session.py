@@ -62,6 +62,7 @@ class RunUpdate:
     last_group_step: int | None = None  # the newest step with groups
     first: bool = False  # the session's first read: its alerts and events are history, not news
     groups: StepGroups | None = None  # the groups of the step on show, when they changed since last read
+    evals: list[dict[str, Any]] | None = None  # every held-out evaluation's figures, when they changed
 
 
 @dataclass
@@ -96,6 +97,8 @@ class RunSession:
         self._polls = 0
         self._system_history = system_history
         self._handed: tuple[int, int, int] | None = None  # (step, groups, pending verdicts) last handed out
+        self._evals_seen: tuple[Any, ...] | None = None  # what the evaluations were when last read
+        self._evals_pending = False
         self._judge: Any = None  # this dashboard's on-demand judge process
         self._asked: int | None = None
         self._finishing = False
@@ -183,12 +186,35 @@ class RunSession:
                 self.alerts.extend(up.alerts)
             up.events = s.events(skip=self._n_events)  # only the new ones
             self._n_events += len(up.events)
+            self._read_evals(s, up)
             up.last_group_step = s.last_group_step()
             target = step if step is not None else up.last_group_step
             if groups and target is not None and self._groups_changed(s, target):
                 up.groups = StepGroups(target, tuple(self._groups(s, target, wait)))
             self._polls += 1
         return up
+
+    def _read_evals(self, s: RunStore, up: RunUpdate) -> None:
+        """The evaluations' figures when they changed (a new one, more samples, verdicts that were pending),
+        and their accuracy and pass@k as points of the curves."""
+        seen = s.evals_version()
+        if seen is None or (seen == self._evals_seen and not (up.evals or self._evals_pending)):
+            return
+        up.evals = s.evals()
+        self._evals_seen = seen
+        self._evals_pending = any(e["eval/pending"] for e in up.evals)
+        up.metrics.extend((e["step"], {k: e[k] for k in ("eval/accuracy", "eval/pass@k") if e[k] is not None})
+                          for e in up.evals)
+
+    def evals(self) -> list[dict[str, Any]]:
+        """Every held-out evaluation's figures, oldest first."""
+        with self._reading() as s:
+            return s.evals()
+
+    def eval_groups(self, step: int) -> StepGroups:
+        """The problems of the evaluation at ``step``, each with its samples."""
+        with self._reading() as s:
+            return StepGroups(step, tuple(s.eval_groups(step)))
 
     def _groups_changed(self, s: RunStore, step: int) -> bool:
         """A new step, more groups of this one (several generations in one step), or verdicts pending."""

@@ -94,6 +94,8 @@ class DashboardScreen(TabbedScreen):
         Binding("escape", "leave_evidence", "Back", tooltip="Back from the alert's evidence to where you were",
                 id="dashboard.evidence_back"),
         Binding("escape", "back", "Runs", tooltip="Back to the runs", id="dashboard.runs"),
+        Binding("e", "evals", "Held-out eval", tooltip="Accuracy and pass@k on problems it never trains on, and "
+                "every evaluation's samples", id="dashboard.evals"),
         Binding("w", "prompts", "Prompts", tooltip="Which prompts it is learning: every prompt's solve rate "
                 "and history", id="dashboard.prompts"),
     ]
@@ -197,6 +199,8 @@ class DashboardScreen(TabbedScreen):
             self._show_failure(up.status, up.info)
         header = self.query_one(RunHeader)
         header.info, header.status, header.step = up.info, up.status, self.last_step
+        if up.evals:
+            header.evaluation = up.evals[-1]
         if up.groups is not None and up.groups.step == self._wanted_step:  # not a step left meanwhile
             self._show_groups(up.groups)
         if self.view == "prompts":
@@ -441,6 +445,9 @@ class DashboardScreen(TabbedScreen):
         if self.compact:
             self.view = view
         self.refresh_bindings()
+
+    def action_evals(self) -> None:
+        self.app.open_evals(self.session)
 
     # ------------------------------------------------------------------ which prompts it is learning
     def action_prompts(self) -> None:

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker
 
-from grpotui.report import age
+from grpotui.report import age, eval_text
 from grpotui.store.db import ACTIVE_STATUSES
 from grpotui.store.paths import runs_dir
 from grpotui.tui.base import BaseScreen
@@ -82,7 +82,8 @@ class RunsScreen(BaseScreen):
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
         for label, key in (("", "mark"), ("name", "name"), ("status", "status"), ("step", "step"),
-                           ("reward", "reward"), ("trend", "trend"), ("alerts", "alerts"), ("age", "age"),
+                           ("reward", "reward"), ("trend", "trend"), ("eval", "eval"), ("alerts", "alerts"),
+                           ("age", "age"),
                            ("tags", "tags"), ("note", "note")):
             table.add_column(label, key=key)
         table.loading = True
@@ -130,6 +131,7 @@ class RunsScreen(BaseScreen):
                 Text(step, justify="right"),
                 Text(f"{reward:.3f}" if isinstance(reward, (int, float)) else "-", justify="right"),
                 Text(r.get("trend", ""), style=theme.success),
+                Text(eval_text(r), justify="right"),
                 Text(str(n_alerts), style=theme.warning if n_alerts else "dim", justify="right"),
                 Text(age(r.get("created_at")), justify="right"),
                 Text(" ".join(r.get("tags") or []), style=theme.secondary or "", no_wrap=True),

@@ -30,6 +30,8 @@ class RunHeader(Widget):
     status: reactive[str] = reactive("starting")
     step: reactive[int] = reactive(0)
     viewing: reactive[int | None] = reactive(None)
+    evaluation: reactive[dict[str, Any] | None] = reactive(None)
+    """The newest held-out evaluation's figures (None: the run has none)."""
 
     def render(self) -> Text:
         info, theme = self.info, self.app.current_theme
@@ -48,6 +50,9 @@ class RunHeader(Widget):
             eta = eta_seconds(info, self.step) if self.status in ("running", "pausing") else None
             if eta is not None:
                 t.append(f"  ETA {duration(eta)}", style="dim")
+        ev = self.evaluation
+        if ev is not None and ev.get("eval/accuracy") is not None:
+            t.append(f"  held-out {ev['eval/accuracy']:.2f} @ {ev['step']}", style=f"bold {theme.secondary}")
         model = str(info.get("model") or "-").rstrip("/").rsplit("/", 1)[-1]
         t.append(f"  {info.get('backend') or '-'} · {model}", style="dim")
         return t

@@ -20,6 +20,8 @@ OVERLAY_PLOTS = (
     ("length", "completions/mean_length"),
 )
 
+EVAL_PLOT = ("held-out accuracy", "eval/accuracy")
+
 
 @dataclass(frozen=True)
 class OverlayView:
@@ -61,6 +63,8 @@ class OverlayCurves(DrawnWhenShown, Grid):
         series, colors, cursor, kl_off = view.series, view.colors, view.cursor, view.kl_off
         funcs = sorted({k for s in series for k in s.reward_keys()})
         new = [(k.split("/")[1], k) for k in funcs if (k.split("/")[1], k) not in self.keys]
+        if any(s.get("eval/accuracy")[0] for s in series) and EVAL_PLOT not in self.keys + new:
+            new.append(EVAL_PLOT)  # a run evaluates on held-out problems
         if new:  # a reward function seen for the first time: one more plot, drawn once laid out (on_resize)
             self.keys += new
             self._drawn = None

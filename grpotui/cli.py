@@ -252,12 +252,13 @@ def _headlines(names: list[str]) -> list[Any]:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from grpotui.compare import MISSING, config_diff, diff_text, learned_only_by
+    from grpotui.compare import MISSING, config_diff, diff_text, with_learned
 
-    heads = _headlines(args.names)
+    heads = with_learned(_headlines(args.names))
     if args.json:
         diff = config_diff([h.config for h in heads])
-        shared, only = learned_only_by(heads)
+        known = all(h.learned_only is not None for h in heads)
+        shared, only = (heads[0].prompts_shared if known else None), [h.learned_only for h in heads]
         out = {
             "runs": [h.name for h in heads],
             "config": {k: [None if v is MISSING else v for v in vals] for k, vals in diff},

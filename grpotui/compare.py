@@ -9,12 +9,13 @@ import json
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from grpotui.notify import mask
 from grpotui.report import duration, short
-from grpotui.store.db import Group, RunStore, StoreError, reward_figures
+from grpotui.store.db import Group, RunStore, reward_figures
+from grpotui.store.prompts import learned_only
 from grpotui.store.runs import effective_status, run_note, run_tags
 
 # Keys that say nothing about how a run trains.
@@ -92,9 +93,11 @@ class Headline:
     tags: list[str]
     config: dict[str, Any]
     final_functions: dict[str, float]
-    # prompt key -> status; None for a store before per-prompt statistics (computing them reads every
-    # completion: a comparison does not wait for that)
-    prompt_status: dict[str, str] | None = field(default=None, repr=False)
+    path: str | None = field(default=None, repr=False)  # the store (its per-prompt statistics are compared)
+    # of the prompts every compared run saw: how many (the same for every run), and how many this run learned
+    # and no other did; None for a store before per-prompt statistics, or before :func:`with_learned`
+    prompts_shared: int | None = None
+    learned_only: int | None = None
     # the held-out evaluations' accuracy: the newest and the best, with their steps (None: no evaluation)
     final_eval: float | None = None
     best_eval: float | None = None
@@ -153,34 +156,23 @@ def headline(store: RunStore, name: str | None = None, *, now: float | None = No
         seconds=seconds, final_reward=final, best_reward=best, best_step=best_step, final_kl=_mean(kls),
         window=w, alerts=Counter(a["rule"] for a in store.alerts()), note=run_note(store, info),
         tags=run_tags(store), config=info["config"] or {}, final_functions=funcs,
-        prompt_status=prompt_statuses(store),
+        path=str(store.path),
     )
 
 
-def prompt_statuses(store: RunStore) -> dict[str, str] | None:
-    """Every prompt's status in one run (see :mod:`grpotui.store.prompts`), by its key; None for a store
-    that does not keep them."""
-    if not store.keeps_prompt_stats():
-        return None
-    try:
-        return {r["key"]: r["status"] for r in store.prompts()}
-    except StoreError:
-        return None
-
-
-def learned_only_by(heads: list[Headline]) -> tuple[int, list[int | None]]:
-    """Of the prompts every run saw: how many there are, and per run how many it learned and no other
-    run did (status ``learned`` there, anything else in every other run); None where a run does not keep
-    per-prompt statistics."""
-    if not heads or any(h.prompt_status is None for h in heads):
-        return 0, [None for _ in heads]
-    shared = set.intersection(*(set(h.prompt_status) for h in heads))
-    counts = []
-    for i, h in enumerate(heads):
-        others = [o for j, o in enumerate(heads) if j != i]
-        counts.append(sum(1 for k in shared if h.prompt_status[k] == "learned"
-                          and all(o.prompt_status[k] != "learned" for o in others)))
-    return len(shared), counts
+def with_learned(heads: list[Headline]) -> list[Headline]:
+    """The headlines with, of the prompts every run saw, how many there are and how many each run learned
+    and no other run did (status ``learned`` there, anything else in every other run): one SQL join over
+    the stores (see :func:`grpotui.store.prompts.learned_only`); left None where a run cannot be read or
+    does not keep per-prompt statistics."""
+    paths = [h.path for h in heads]
+    if len(heads) < 2 or any(p is None for p in paths):
+        return heads
+    found = learned_only(paths)
+    if found is None:
+        return heads
+    shared, only = found
+    return [replace(h, prompts_shared=shared, learned_only=n) for h, n in zip(heads, only, strict=True)]
 
 
 def placeholder(name: str, status: str) -> Headline:
@@ -231,8 +223,9 @@ def figure_rows(heads: list[Headline]) -> list[tuple[str, list[str]]]:
         rows.append(("best held-out accuracy", [f"{_fmt(h.best_eval)} @ {h.best_eval_step}" if h.best_eval
                                                 is not None else "–" for h in heads]))
     if len(heads) > 1:
-        shared, only = learned_only_by(heads)
-        rows.append((f"prompts learned only here (of {shared} shared)", ["–" if n is None else str(n) for n in only]))
+        known = all(h.learned_only is not None for h in heads)
+        rows.append((f"prompts learned only here (of {heads[0].prompts_shared if known else 0} shared)",
+                     [str(h.learned_only) if known else "–" for h in heads]))
     rows.append(("alerts", [
         str(sum(h.alerts.values())) + (" (" + ", ".join(f"{r} ×{n}" for r, n in h.alerts.most_common()) + ")"
                                        if h.alerts else "")

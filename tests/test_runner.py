@@ -60,8 +60,11 @@ def test_demo_learns_and_records_every_group(home: Path, cli) -> None:
         assert key in st
     assert st["alerts"] == [] and "reward" in st["metrics"] and "kl" in st["metrics"]
 
-    metrics = [json.loads(line) for line in cli("export", "learn", "--what", "metrics", check=True).stdout.splitlines()]
-    assert [m["step"] for m in metrics] == list(range(1, 601))
+    rows = [json.loads(line) for line in cli("export", "learn", "--what", "metrics", check=True).stdout.splitlines()]
+    # the held-out evaluation's figures ride along: a baseline row at step 0, then with the steps evaluated
+    assert [m["step"] for m in rows if "eval/accuracy" in m] == list(range(0, 601, 100))
+    metrics = [m for m in rows if "reward" in m]
+    assert [m["step"] for m in metrics] == list(range(1, 601)) and len(rows) == 601
     rewards = [m["reward"] for m in metrics]
     first, last = sum(rewards[:100]) / 100, sum(rewards[-100:]) / 100
     assert last >= first + 0.2, (first, last)

@@ -254,3 +254,26 @@ def _where(statuses: Sequence[str], text: str | None) -> tuple[str, tuple[Any, .
         parts.append("(instr(lower(COALESCE(question, '')), lower(?)) > 0 OR instr(lower(prompt), lower(?)) > 0)")
         args.extend([text, text])
     return ("WHERE " + " AND ".join(parts)) if parts else "", tuple(args)
+
+
+def learned_only(paths: Sequence[Any]) -> tuple[int, list[int]] | None:
+    """Of the prompts every one of these stores saw: how many there are, and per store how many it learned
+    and no other did (``learned`` there, any other status in every other store). One SQL join over the
+    stores attached read-only (the prompts' keys are indexed): never a prompt in Python, however many
+    there are. None when a store does not keep per-prompt statistics (before schema 3) or cannot be read."""
+    conn = sqlite3.connect("file::memory:", uri=True)
+    try:
+        for i, path in enumerate(paths):
+            conn.execute(f"ATTACH DATABASE ? AS r{i}", (f"file:{path}?mode=ro",))
+            if not conn.execute(f"SELECT 1 FROM r{i}.sqlite_master WHERE name = 'prompts'").fetchone():
+                return None
+        learned = [f"COALESCE(p{i}.first_rate <= {LOW} AND p{i}.last_rate >= {HIGH}, 0)" for i in range(len(paths))]
+        joins = " ".join(f"JOIN r{i}.prompts p{i} ON p{i}.pkey = p0.pkey" for i in range(1, len(paths)))
+        only = ", ".join(f"SUM({mine} AND NOT ({' OR '.join(o for j, o in enumerate(learned) if j != i) or '0'}))"
+                         for i, mine in enumerate(learned))
+        row = conn.execute(f"SELECT COUNT(*), {only} FROM r0.prompts p0 {joins}").fetchone()
+        return row[0], [int(x or 0) for x in row[1:]]
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()

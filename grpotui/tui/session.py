@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from grpotui import control
-from grpotui.compare import Headline, align_groups, common_step, headline, placeholder
+from grpotui.compare import Headline, align_groups, common_step, headline, placeholder, with_learned
 from grpotui.store.db import ACTIVE_STATUSES, Group, RunStore, StoreError
 from grpotui.store.paths import LOG_FILE, STORE_FILE, TRACEBACK_FILE
 from grpotui.store.runs import delete_run, effective_status, find_run, set_note, set_tags, summarize_all
@@ -432,12 +432,14 @@ class CompareSession:
                 errors.append(str(e))
         self._readable = [u is not None for u in ups]
         now = time.monotonic()
+        changed = False
         for i, (run, u) in enumerate(zip(self.runs, ups, strict=True)):
             status = u.status if u else "unreadable"
             head = self._heads[i]
             if head is not None and head.status == status and not (u and u.metrics and now - self._head_at[i]
                                                                     > HEADLINE_EVERY):
                 continue
+            changed = True
             try:
                 self._heads[i] = run.headline() if u else placeholder(self.names[i], status)
                 self._head_at[i] = now
@@ -446,6 +448,9 @@ class CompareSession:
                 errors.append(str(e))
         heads = [h if h is not None else placeholder(n, "unreadable") for h, n in zip(self._heads, self.names,
                                                                                         strict=True)]
+        if changed:  # the prompts each learned and no other did: across the runs, so again when one changed
+            heads = with_learned(heads)
+            self._heads = list(heads)
         with contextlib.ExitStack() as stack:
             readable = [(i, stack.enter_context(run._reading())) for i, run in enumerate(self.runs)
                         if self._readable[i]]

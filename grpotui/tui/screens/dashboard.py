@@ -94,7 +94,7 @@ class DashboardScreen(TabbedScreen):
         Binding("escape", "leave_evidence", "Back", tooltip="Back from the alert's evidence to where you were",
                 id="dashboard.evidence_back"),
         Binding("escape", "back", "Runs", tooltip="Back to the runs", id="dashboard.runs"),
-        Binding("e", "evals", "Held-out eval", tooltip="Accuracy and pass@k on problems it never trains on, and "
+        Binding("e", "evals", "Eval", tooltip="Accuracy and pass@k on problems it never trains on, and "
                 "every evaluation's samples", id="dashboard.evals"),
         Binding("w", "prompts", "Prompts", tooltip="Which prompts it is learning: every prompt's solve rate "
                 "and history", id="dashboard.prompts"),
@@ -118,6 +118,8 @@ class DashboardScreen(TabbedScreen):
         """The step whose groups are on show."""
         self._evidence_from: tuple[int | None, str] = (None, self.VIEWS[0])  # (step, view) before the evidence
         self._view_shown = self.VIEWS[0]
+        self.has_evals = False
+        """The run has recorded a held-out evaluation (``e`` opens them)."""
         self._before_prompts = self.VIEWS[0]  # the view to go back to from the prompts
         self._focus_before_prompts: Widget | None = None
 
@@ -201,6 +203,9 @@ class DashboardScreen(TabbedScreen):
         header.info, header.status, header.step = up.info, up.status, self.last_step
         if up.evals:
             header.evaluation = up.evals[-1]
+            if not self.has_evals:
+                self.has_evals = True
+                self.refresh_bindings()
         if up.groups is not None and up.groups.step == self._wanted_step:  # not a step left meanwhile
             self._show_groups(up.groups)
         if self.view == "prompts":
@@ -570,6 +575,8 @@ class DashboardScreen(TabbedScreen):
             return self.view != "prompts"
         if action == "show_evidence":
             return bool(self.session.alerts)
+        if action == "evals":
+            return self.has_evals  # a run without [eval] has nothing to show there
         if action == "leave_evidence":
             return self.evidence is not None
         if action == "traceback":

@@ -32,7 +32,7 @@ class EvalScreen(BaseScreen):
     DEFAULT_CSS = """
     EvalScreen #eval-top { height: 2fr; min-height: 9; }
     EvalScreen #eval-plot { width: 1fr; }
-    EvalScreen #eval-table { width: 64; height: 1fr; }
+    EvalScreen #eval-table { width: 74; max-width: 50%; height: 1fr; }
     EvalScreen #eval-bottom { height: 3fr; }
     EvalScreen #eval-groups { width: 2fr; }
     EvalScreen #eval-completions { width: 3fr; }

@@ -431,7 +431,8 @@ def eval_batch(cfg: dict[str, Any]) -> tuple[int, int, int]:
     def get(key: str) -> Any:
         return t.get(key, schema.get(key, {}).get("default"))
 
-    k = cfg["eval"].get("num_generations") or get("num_generations") or 8
+    k = (cfg["eval"].get("num_generations") if "num_generations_eval" in schema or not schema else None) \
+        or get("num_generations") or 8  # a TRL without num_generations_eval evaluates with training's
     spg = get("steps_per_generation") or get("gradient_accumulation_steps") or 1
     generation = (get("per_device_train_batch_size") or 8) * spg
     bs = t.get("per_device_eval_batch_size") or k * max(1, generation // k)
@@ -463,6 +464,11 @@ def _check_eval(cfg: dict[str, Any], base: Path, problems: list[str]) -> None:
             problems.append(f"eval.source: no such file {p}")
         else:
             ev["source"] = str(p.resolve())
+    schema = training_schema() or {}
+    if schema and "num_generations_eval" not in schema and ev.get("num_generations") not in (
+            None, training.get("num_generations", schema.get("num_generations", {}).get("default"))):
+        problems.append("eval.num_generations: this TRL evaluates with training.num_generations (its GRPOConfig "
+                        "has no num_generations_eval, newer ones do); remove it or set it the same")
     k, bs, generation = eval_batch(cfg)
     procs = cfg.get("launch", {}).get("num_processes") or 1
     if (bs * procs) % k:

@@ -50,6 +50,9 @@ def test_tokenizer_is_character_level(assets: tuple[Path, Path]) -> None:
     assert tok.padding_side == "left"
     batch = tok(["1+1=", "12+3="], padding=True)
     assert batch.input_ids[0][0] == tok.pad_token_id and batch.attention_mask[0][0] == 0
+    # what real models' tokenizers return: TRL before 1.0 hands every key on to generate(), which refuses
+    # token_type_ids for Qwen2
+    assert set(batch) == {"input_ids", "attention_mask"}
 
 
 @pytest.mark.parametrize("loader", ["AutoTokenizer", "PreTrainedTokenizerFast"])

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-DEMO_VERSION = 1  # bump when the assets change: names and markers carry it
+DEMO_VERSION = 2  # bump when the assets change: names and markers carry it (2: model_input_names)
 MARKER_NAME = "grpotui-demo.json"
 MODEL_DIRNAME = f"demo-model-v{DEMO_VERSION}"
 DATASET_FILENAME = f"demo-data-v{DEMO_VERSION}.jsonl"
@@ -154,6 +154,8 @@ def build_demo_tokenizer() -> Any:
         unk_token=UNK_TOKEN,
         padding_side="left",
         model_max_length=DEMO_MODEL_CONFIG["max_position_embeddings"],
+        # as real models' tokenizers say: no token_type_ids, which TRL before 1.0 passes on to generate()
+        model_input_names=["input_ids", "attention_mask"],
     )
 
 

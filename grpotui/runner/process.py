@@ -152,6 +152,7 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
     from grpotui import notify
 
     recorder = Recorder(store, controller, answer_field="answer", progress=progress, health=health,
+                        evaluate_last=bool(cfg.get("eval")),
                         judge_timeout=float(cfg.get("run", {}).get("judge_timeout") or 1.0),
                         notifier=notify.for_run(store, cfg.get("notify")))
     controller.on_tick = recorder.check_stall

@@ -28,6 +28,7 @@ from typing import Any
 from grpotui.health import Alert, HealthMonitor
 from grpotui.notify import Notifier
 from grpotui.rewards import GOLD_COLUMNS, completion_text, gold_answer, judged_any, known_judgement
+from grpotui.runner import compat
 from grpotui.runner import judge as judge_process
 from grpotui.runner.control import Controller
 from grpotui.runner.events import LightCallback
@@ -64,8 +65,12 @@ class Recorder(LightCallback):
         health: HealthMonitor | None = None,
         judge_timeout: float = judge_process.DEFAULT_TIMEOUT,
         notifier: Notifier | None = None,
+        evaluate_last: bool = False,
     ) -> None:
         self.store = store
+        self.evaluate_last = evaluate_last
+        """Evaluate at the last step when it is not a multiple of eval_steps (transformers 5 does so itself;
+        the runner asks it of older ones too; a user's script is left as it is)."""
         self.notifier = notifier  # alerts go out from a thread of its own
         self.writer = StoreWriter() if store is not None else None
         self.judge_timeout = judge_timeout
@@ -91,6 +96,7 @@ class Recorder(LightCallback):
         """Wrap ``trainer._generate_and_score_completions`` so each generation is recorded."""
         if getattr(trainer, "_grpotui_recorder", None) is self:
             return self
+        compat.tell_once()  # a TRL outside the tested range: said once, and recorded as well as it can be
         self.trainer = trainer
         self.is_main = bool(trainer.accelerator.is_main_process)
         original = trainer._generate_and_score_completions
@@ -304,6 +310,9 @@ class Recorder(LightCallback):
             control.should_training_stop = True
             control.should_evaluate = False  # a stop does not wait for an evaluation
             return
+        if self.evaluate_last and state.max_steps and step >= state.max_steps \
+                and getattr(args, "eval_strategy", "no") in ("steps", "epoch"):
+            control.should_evaluate = True
         if pause:
             if control.should_log:
                 self._pause_in_log = True  # record this step's metrics first
@@ -400,7 +409,7 @@ class Recorder(LightCallback):
             if "train_runtime" in logs:
                 self._hand_over(self.store.update_run, summary={k: as_float(v) for k, v in logs.items()})
             else:
-                metrics = {k: v for k, v in logs.items() if isinstance(v, (int, float)) or v is None}
+                metrics = compat.normalize({k: v for k, v in logs.items() if isinstance(v, (int, float)) or v is None})
                 self._hand_over(self.store.record_metrics, step, metrics)
                 if self.progress:
                     self.progress(step, state.max_steps, metrics)

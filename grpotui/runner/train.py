@@ -284,7 +284,9 @@ def grpo_args(cfg: dict[str, Any], run_dir: Path, *, backend: str) -> Any:
 
         k, bs, _ = eval_batch(cfg)
         training.update(eval_strategy="steps", eval_steps=cfg["eval"]["every"], eval_on_start=True,
-                        num_generations_eval=k, per_device_eval_batch_size=bs)
+                        per_device_eval_batch_size=bs)
+        if "num_generations_eval" in GRPOConfig.__dataclass_fields__:  # older TRL: training's num_generations
+            training["num_generations_eval"] = k
     if backend == "transformers":
         training["model_init_kwargs"] = {**model_init_kwargs(cfg, backend), **training.get("model_init_kwargs", {})}
     try:

@@ -224,7 +224,7 @@ def figure_rows(heads: list[Headline]) -> list[tuple[str, list[str]]]:
                                                 is not None else "–" for h in heads]))
     if len(heads) > 1:
         known = all(h.learned_only is not None for h in heads)
-        rows.append((f"prompts learned only here (of {heads[0].prompts_shared if known else 0} shared)",
+        rows.append((f"learned only here (of {heads[0].prompts_shared if known else 0} shared)",
                      [str(h.learned_only) if known else "–" for h in heads]))
     rows.append(("alerts", [
         str(sum(h.alerts.values())) + (" (" + ", ".join(f"{r} ×{n}" for r, n in h.alerts.most_common()) + ")"

@@ -54,6 +54,13 @@ def test_the_x_axis_ends_at_the_last_step_shown() -> None:
         assert ticks[0] == lo and ticks[-1] == hi and ticks == sorted(set(ticks)), ticks
 
 
+def run_note_of(name: str) -> str:
+    from grpotui.store.runs import open_run, run_note
+
+    with open_run(name) as s:
+        return run_note(s)
+
+
 async def test_comparison_columns_fit_what_they_hold(home: Path) -> None:
     from textual.widgets import DataTable
 
@@ -74,6 +81,15 @@ async def test_comparison_columns_fit_what_they_hold(home: Path) -> None:
                 text = (str(cell).splitlines() or [""])[0]
                 assert col.get_render_width(table) >= len(text) + 2 * table.cell_padding, (text, col.width)
         assert any(str(table.get_cell(r, "run-1")) == "0.181 @ 12345" for r in table.rows)
+        # and both runs' columns are on show, a long note too (shown whole with its key)
+        from grpotui.store.runs import set_note
+
+        set_note("a", "a long note that explains why this run was started, at some length " * 2)
+        screen.heads[0] = dataclasses.replace(screen.heads[0], note=run_note_of("a"))
+        screen._fill_table()
+        await pilot.pause(0.1)
+        assert table.virtual_size.width <= table.scrollable_content_region.width, (
+            table.virtual_size.width, table.scrollable_content_region.width)
 
 
 async def test_a_note_is_shown_whole_on_demand(home: Path) -> None:

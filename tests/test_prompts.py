@@ -142,7 +142,7 @@ def test_export_prompts_and_the_diff_line(learn_home: Path, tmp_path: Path) -> N
         "learn": want, "slow": sum(1 for k in shared if slow[k] == "learned" and learn[k] != "learned")}
     assert want >= 1
     text = run_cli("diff", "learn", "slow", home=learn_home, check=True).stdout
-    [line] = [x for x in text.splitlines() if "prompts learned only here" in x]
+    [line] = [x for x in text.splitlines() if "learned only here (of" in x]
     assert f"of {len(shared)} shared" in line and line.split()[-2] == str(want)
 
 

@@ -179,7 +179,7 @@ class CompareScreen(TabbedScreen):
         notes = [h.note for h in self.heads]
         if any(notes):
             rows.append(("note", Text(f"note ({self.key_for('compare.notes')}: whole)", style="bold"),
-                         [Text(short(n, 28) or "–", style="dim") for n in notes]))
+                         [Text(short(n, 16) or "–", style="dim") for n in notes]))
         keys = [k for k, _, _ in rows]
         if table.columns and keys == self._table_keys:
             for key, label, cells in rows:

@@ -5,10 +5,13 @@ show of it. Real runner processes, real TRL evaluation (``eval_dataset``, ``eval
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import data_dir, run_cli, settle, status_of, wait_for
+from conftest import REPO, data_dir, run_cli, settle, status_of, wait_for
 from textual.widgets import DataTable
 
 from grpotui.store.runs import open_run
@@ -230,3 +233,25 @@ def test_a_pause_asked_for_during_an_evaluation_takes_effect_when_it_ends(home: 
     wait_for(lambda: status_of(home, "pz")["status"] == "finished", timeout=240, what="finished")
     with open_run("pz") as s:
         assert [e["step"] for e in s.evals()] == [0, 2, 4, 6]
+
+
+@pytest.mark.parametrize("how", ["watch", "callback"])
+def test_a_users_script_that_evaluates_is_recorded_the_same_way(home: Path, tmp_path: Path, how: str) -> None:
+    """An unchanged script with its own eval_dataset (TRL's eval_steps): under `grpotui watch` and with
+    GRPOTUICallback, its evaluations land in the evaluation tables, its training groups stay as they were."""
+    from grpotui.demo_config import ensure_demo_assets
+
+    script = REPO / "tests" / "scripts" / "train_grpo.py"
+    user = [sys.executable, str(script), *ensure_demo_assets(), "6", "--eval-every", "3"]
+    cmd = ([sys.executable, "-m", "grpotui", "watch", "--headless", "--name", "mine", "--", *user]
+           if how == "watch" else [*user, "--callback", "mine"])
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**os.environ, "GRPOTUI_HOME": str(home)})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    with open_run("mine") as s:
+        evals = s.evals()
+        groups = s.eval_groups(3)
+        assert s.count_completions() == 6 * 16  # training: 6 steps of 2 groups of 8, no evaluation rows
+    assert [e["step"] for e in evals] == [3, 6]
+    assert all(e["eval/problems"] == 4 and e["eval/k"] == 8 for e in evals)
+    assert all(g.expected for g in groups) and all("eval_loss" in e["trl"] for e in evals)

@@ -7,6 +7,7 @@ trl 0.24.0 and transformers 4.57.6 (the oldest TRL in the tested range), next to
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +51,7 @@ def test_watch_and_the_installed_trl(home: Path, cli, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "grpotui", "watch", "--headless", "--name", "v", "--",
          sys.executable, str(REPO / "tests" / "scripts" / "train_grpo.py"), *assets, "6"],
-        capture_output=True, text=True, env={**__import__("os").environ, "GRPOTUI_HOME": str(home)},
+        capture_output=True, text=True, env={**os.environ, "GRPOTUI_HOME": str(home)},
         cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     st = status_of(home, "v")

@@ -255,3 +255,26 @@ def test_a_users_script_that_evaluates_is_recorded_the_same_way(home: Path, tmp_
     assert [e["step"] for e in evals] == [3, 6]
     assert all(e["eval/problems"] == 4 and e["eval/k"] == 8 for e in evals)
     assert all(g.expected for g in groups) and all("eval_loss" in e["trl"] for e in evals)
+
+
+def test_a_resumed_run_keeps_one_evaluation_a_step(tmp_path: Path) -> None:
+    """A resume drops what came after its checkpoint, evaluations too, and evaluates the checkpoint's step
+    again (TRL's eval_on_start): that evaluation replaces the one recorded there, never adds to it."""
+    from grpotui.store import RunStore
+
+    def group(right: int) -> dict:
+        return {"prompt": "3+4=", "expected": "7", "completions": [
+            {"completion": "7" if i < right else "8", "verdict": "right" if i < right else "wrong", "reward": 0.0}
+            for i in range(4)]}
+
+    store = RunStore.create(tmp_path / "run.sqlite", name="r", kind="run", config={})
+    for step, right in ((0, 0), (100, 1), (200, 2)):
+        store.record_eval(step, [group(right), group(right)])
+    store.reopen("resumed", after_step=100)
+    assert [e["step"] for e in store.evals()] == [0, 100]
+    store.record_eval(100, [group(4)])  # the checkpoint's step evaluated again: one problem this time
+    store.record_eval(100, [group(4)], first_group=1)  # its second batch
+    evals = store.evals()
+    assert [e["step"] for e in evals] == [0, 100]
+    assert evals[1]["eval/problems"] == 2 and evals[1]["eval/accuracy"] == 1.0
+    store.close()

@@ -151,6 +151,9 @@ def test_a_store_of_schema_1_is_read_and_upgraded_by_the_writer(tmp_path: Path) 
         assert g.completions[0].verdict == "right" and g.completions[0].verdict_reason is None
         assert reader.count_pending() == 0 and reader.pending_verdicts() == []
         assert [r["verdict_reason"] for r in reader.iter_completions()] == [None]
+        # held-out evaluations (schema 4) are "not recorded" here, never an error
+        assert reader.evals() == [] and reader.eval_groups(0) == [] and list(reader.iter_eval_rows()) == []
+        assert reader.latest_eval_accuracy() is None and reader.evals_version() is None
     with RunStore.open(path, readonly=False, migrate=False) as outsider:  # a note or a command: no migration
         assert outsider.schema_version == 1
     with RunStore.open(path, readonly=False) as writer:
@@ -159,6 +162,28 @@ def test_a_store_of_schema_1_is_read_and_upgraded_by_the_writer(tmp_path: Path) 
         assert reader.schema_version == SCHEMA_VERSION and reader.groups_at(1)[0].completions[0].completion == "42"
         assert reader.get_meta("schema_version") == str(SCHEMA_VERSION)
         assert reader.alerts() == [] and reader.notifications() == [] and reader.prompts()[0]["status"] == "once"
+        assert reader.evals() == [] and reader.evals_version() == (0, None, 0)
+
+
+def test_the_judge_fills_pending_evaluation_verdicts(tmp_path: Path) -> None:
+    """Samples of a held-out evaluation recorded pending (a reward of the user's own) are judged by the
+    background judge like training's, and the evaluation's figures follow."""
+    d = tmp_path / "runs" / "ev"
+    d.mkdir(parents=True)
+    store = RunStore.create(d / STORE_FILE, name="ev", kind="run", config={})
+    store.record_eval(0, [{"prompt": "3+4=", "expected": "7", "completions": [
+        {"completion": f"The answer is {7 if i < 3 else 8}.", "verdict": "pending", "reward": 0.0, "rewards": {}}
+        for i in range(4)]}])
+    assert store.evals()[0]["eval/pending"] == 4 and store.evals()[0]["eval/accuracy"] is None
+    assert store.count_pending() == 4
+    store.close()
+    proc = subprocess.run([sys.executable, "-m", "grpotui.runner.judge", str(d)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    with RunStore.open(d / STORE_FILE) as s:
+        [e] = s.evals()
+        assert e["eval/pending"] == 0 and e["eval/accuracy"] == 0.75 and e["eval/pass@k"] == 1.0
+        assert [c.answer for c in s.eval_groups(0)[0].completions] == ["7", "7", "7", "8"]
 
 
 def test_the_on_demand_judge_judges_the_steps_it_is_asked_for(tmp_path: Path) -> None:

@@ -456,14 +456,8 @@ def _check_eval(cfg: dict[str, Any], base: Path, problems: list[str]) -> None:
     for key in EVAL_TRAINING_KEYS:
         if key in training:
             problems.append(f"training.{key}: set by [eval] (every, num_generations); remove one of them")
-    src = ev.get("source")
-    if src and (Path(src).suffix.lower() in DATA_FILE_SUFFIXES or _looks_local(src)):
-        p = Path(src).expanduser()
-        p = p if p.is_absolute() else (base / p)
-        if not p.exists():
-            problems.append(f"eval.source: no such file {p}")
-        else:
-            ev["source"] = str(p.resolve())
+    if ev.get("source"):
+        ev["source"] = _local_source(ev["source"], base, "eval.source", problems)
     schema = training_schema() or {}
     if schema and "num_generations_eval" not in schema and ev.get("num_generations") not in (
             None, training.get("num_generations", schema.get("num_generations", {}).get("default"))):
@@ -478,6 +472,18 @@ def _check_eval(cfg: dict[str, Any], base: Path, problems: list[str]) -> None:
         problems.append(f"training.per_device_eval_batch_size: {bs} is more than a training generation "
                         f"({generation} completions), the most TRL keeps for the recorder to read; lower it or "
                         "eval.num_generations")
+
+
+def _local_source(src: str, base: Path, key: str, problems: list[str]) -> str:
+    """A dataset source as given (a hub id), or a local file resolved against the config's folder."""
+    if not (Path(src).suffix.lower() in DATA_FILE_SUFFIXES or _looks_local(src)):
+        return src
+    p = Path(src).expanduser()
+    p = p if p.is_absolute() else (base / p)
+    if not p.exists():
+        problems.append(f"{key}: no such file {p}")
+        return src
+    return str(p.resolve())
 
 
 def _looks_local(s: str) -> bool:
@@ -552,13 +558,8 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     src = cfg["data"].get("source")
     if not src:
         problems.append("data.source: missing (a hub dataset id or a local .jsonl/.parquet/.csv file)")
-    elif Path(src).suffix.lower() in DATA_FILE_SUFFIXES or _looks_local(src):
-        p = Path(src).expanduser()
-        p = p if p.is_absolute() else (base / p)
-        if not p.exists():
-            problems.append(f"data.source: no such file {p}")
-        else:
-            cfg["data"]["source"] = str(p.resolve())
+    else:
+        cfg["data"]["source"] = _local_source(src, base, "data.source", problems)
     if problems:
         raise ConfigError(problems)
     return cfg

@@ -60,7 +60,7 @@ def rows(store: RunStore, what: str) -> Iterator[dict[str, Any]]:
     elif what == "groups":
         yield from _judged(store.iter_completions(), _judge_timeout(store))
     elif what == "eval":  # every held-out evaluation sample
-        yield from _judged(({**r, "verdict_reason": None} for r in store.iter_eval_rows()), _judge_timeout(store))
+        yield from _judged(store.iter_eval_rows(), _judge_timeout(store))
     elif what == "prompts":  # per-prompt statistics, the fields of `grpotui prompts --json`, in order seen
         from grpotui.store.prompts import FIELDS
 

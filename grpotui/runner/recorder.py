@@ -188,7 +188,7 @@ class Recorder(LightCallback):
         if evaluating:
             first = self._eval_groups.get(step, 0)
             self._eval_groups = {step: first + len(groups)}
-            self._hand_over(self._write_eval, step, groups, first)
+            self._hand_over(self._write_generation, step, groups, first, evaluation=True)
             return
         first = self._groups_in_step.get(step, 0)
         self._hand_over(self._write_generation, step, groups, first)
@@ -198,24 +198,16 @@ class Recorder(LightCallback):
             self.health.observe_groups(step, groups, first_group=first,
                                        max_length=max_len if isinstance(max_len, int) else None)
 
-    def _write_generation(self, step: int, groups: list[dict[str, Any]], first: int) -> None:
-        """On the writer thread: the prompts as text, the rows into the store, and a judge for what is
-        pending."""
+    def _write_generation(self, step: int, groups: list[dict[str, Any]], first: int, *,
+                          evaluation: bool = False) -> None:
+        """On the writer thread: the prompts as text, the rows into the store (an evaluation's into its own
+        table), and a judge for what is pending."""
         for grp in groups:
             grp["prompt"] = prompt_text(grp["prompt"])
             if grp["expected"] is not None:  # the gold answer as judged (GSM8K's "#### 18" -> "18")
                 grp["expected"] = gold_answer(grp["expected"])
-        self.store.record_groups(step, groups, first_group=first)
-        if any(c["verdict"] == PENDING for grp in groups for c in grp["completions"]):
-            self._ensure_judge()
-
-    def _write_eval(self, step: int, groups: list[dict[str, Any]], first: int) -> None:
-        """On the writer thread: an evaluation's generation into its own table."""
-        for grp in groups:
-            grp["prompt"] = prompt_text(grp["prompt"])
-            if grp["expected"] is not None:
-                grp["expected"] = gold_answer(grp["expected"])
-        self.store.record_eval(step, groups, first_group=first)
+        record = self.store.record_eval if evaluation else self.store.record_groups
+        record(step, groups, first_group=first)
         if any(c["verdict"] == PENDING for grp in groups for c in grp["completions"]):
             self._ensure_judge()
 

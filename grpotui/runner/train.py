@@ -130,14 +130,15 @@ def split_holdout(ds: Any, pf: str, n: int, seed: int) -> tuple[Any, Any]:
     and every other row whose question is none of them (a duplicate left in training would be trained on)."""
     import random
 
-    questions = list(dict.fromkeys(str(q) for q in ds[pf]))
+    column = [str(q) for q in ds[pf]]
+    questions = list(dict.fromkeys(column))
     if n >= len(questions):
         raise ValueError(f"eval.holdout: {n} problems held out of {len(questions)} distinct ones in [data] "
                          "leaves none to train on")
     held = set(random.Random(seed).sample(questions, n))
     first: dict[str, int] = {}
     keep = []
-    for i, q in enumerate(str(q) for q in ds[pf]):
+    for i, q in enumerate(column):
         if q in held:
             first.setdefault(q, i)
         else:

@@ -800,11 +800,12 @@ class RunStore:
         """Every evaluation sample (``export --what eval``), by evaluation, problem and sample."""
         if not self._has_column("eval_completions", "step"):
             return
-        for step, grp, idx, prompt, comp, ans, exp, verdict, reward, length in self._read(
-                "SELECT step, grp, idx, prompt, completion, answer, expected, verdict, reward, length"
+        for step, grp, idx, prompt, comp, ans, exp, verdict, reward, length, why in self._read(
+                "SELECT step, grp, idx, prompt, completion, answer, expected, verdict, reward, length, verdict_reason"
                 " FROM eval_completions ORDER BY step, grp, idx"):
             yield {"eval_step": step, "problem": grp, "sample": idx, "prompt": prompt, "completion": comp,
-                   "answer": ans, "expected": exp, "verdict": verdict, "reward": reward, "length": length}
+                   "answer": ans, "expected": exp, "verdict": verdict, "reward": reward, "length": length,
+                   "verdict_reason": why}
 
     def record_system(self, sample: dict[str, Any], *, step: int | None = None, heartbeat: bool = True) -> None:
         """A system sample; it doubles as the runner's heartbeat."""

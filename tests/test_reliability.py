@@ -87,7 +87,7 @@ def test_disk_full_ends_failed_and_the_store_stays_readable(home: Path, tmp_path
     try:
         (small / "cache").symlink_to(shared_cache)
         proc = run_cli("demo", "--headless", "--steps", "1000000", "--name", "full", "--set",
-                       "training.save_strategy='steps'", "--set", "training.save_steps=500", home=small, timeout=600)
+                       "training.save_strategy='steps'", "--set", "training.save_steps=50", home=small, timeout=600)
         assert proc.returncode == 1, proc.stdout[-1500:] + proc.stderr[-1500:]
         st = json.loads(run_cli("status", "full", "--json", home=small, check=True).stdout)
         assert st["status"] == "failed" and "disk is full" in st["reason"], st["reason"]

@@ -50,7 +50,13 @@ def _start(source: str | None, args: argparse.Namespace, *, steps: int | None = 
 
         if importlib.util.find_spec("unsloth") is None:
             raise UsageError("model.backend: 'unsloth' is not installed here: pip install 'grpotui[unsloth]'")
+    from grpotui.config import machine_of
+
     try:
+        if machine_of(cfg)[0] > 0:  # another machine's share of a run: a follower, in the foreground
+            from grpotui.runner.launch import follow_run
+
+            return follow_run(cfg, name)
         run_dir, pid = launch(cfg, name, kind)
     except RunExists as e:
         raise UsageError(str(e)) from None
@@ -72,9 +78,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         if args.config:
             raise UsageError("run --resume NAME takes no config: the run's own config is used (--set still works)")
-        from grpotui.runner.launch import resume
+        from grpotui.runner.launch import resume, resume_follower
 
         try:
+            code = resume_follower(args.resume, args.set)  # a follower: in the foreground, to its end
+            if code is not None:
+                return code
             run_dir, pid, ck = resume(args.resume, args.set)
         except ValueError as e:
             raise UsageError(str(e)) from None

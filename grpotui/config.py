@@ -102,13 +102,21 @@ EVAL_SPEC: _S = {
 # GRPOConfig fields that [eval] sets (TRL's evaluation machinery runs it).
 EVAL_TRAINING_KEYS = ("eval_strategy", "eval_steps", "num_generations_eval", "eval_on_start", "do_eval")
 LAUNCH_SPEC: _S = {
-    "num_processes": (("int",), 1, (1, 4096), "processes (GPUs); more than 1 starts the runner with accelerate launch"),
+    "num_processes": (("int",), 1, (1, 4096), "processes (GPUs) in all, every machine's together (as accelerate "
+                      "counts them); more than 1 starts the runner with accelerate launch"),
+    "num_machines": (("int",), 1, (1, 4096), "machines the run's processes are spread over (num_processes / "
+                     "num_machines on each)"),
+    "machine_rank": (("int",), 0, (0, 4095), "this machine's rank: 0 holds the run and its store; any other "
+                     "starts this machine's processes as followers of it, in the foreground"),
+    "main_process_ip": (("str",), None, None, "the address of the machine with rank 0 (several machines)"),
     "cpu": (("bool",), None, None, "force the CPU (default: when no CUDA GPU is visible)"),
     "mixed_precision": (("str",), None, ("no", "fp16", "bf16", "fp8"), "accelerate's mixed precision"),
     "config_file": (("str",), None, None, "an accelerate config (DDP, DeepSpeed, FSDP)"),
     "main_process_port": (("int",), None, (1, 65535), "the rendezvous port"),
     "extra_args": (("list",), [], None, "more `accelerate launch` arguments, passed as they are"),
     "cpu_threads": (("int",), None, (1, 4096), "CPU threads per run (default: a fair share of the cores)"),
+    "timeout": (("int",), None, (5, None), "seconds a process waits for the others at a collective before it "
+                "gives up (default: 300 over several machines, else transformers' 1800)"),
 }
 TOP_SPEC: _S = {
     "rewards": (("list",), ["correctness"], None, "reward functions"),
@@ -474,6 +482,22 @@ def _check_eval(cfg: dict[str, Any], base: Path, problems: list[str]) -> None:
                         "eval.num_generations")
 
 
+def _check_machines(launch: dict[str, Any], problems: list[str]) -> None:
+    """Several machines: each needs the same num_processes / num_machines / address, and its own rank."""
+    n, rank, procs = launch.get("num_machines"), launch.get("machine_rank"), launch.get("num_processes")
+    if not isinstance(n, int) or not isinstance(rank, int) or not isinstance(procs, int):
+        return  # already reported
+    if rank >= n:
+        problems.append(f"launch.machine_rank: {rank} is not below launch.num_machines {n} (ranks count from 0)")
+    if n > 1:
+        if not launch.get("main_process_ip"):
+            problems.append("launch.main_process_ip: missing: the address every machine reaches the one with "
+                            "machine_rank 0 at (with launch.num_machines > 1)")
+        if procs % n:
+            problems.append(f"launch.num_processes: {procs} in all cannot be shared evenly by {n} machines "
+                            "(it counts every machine's processes together: processes per machine x machines)")
+
+
 def _local_source(src: str, base: Path, key: str, problems: list[str]) -> str:
     """A dataset source as given (a hub id), or a local file resolved against the config's folder."""
     if not (Path(src).suffix.lower() in DATA_FILE_SUFFIXES or _looks_local(src)):
@@ -507,6 +531,7 @@ def validate(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     cfg["launch"] = _check_section("launch", raw.get("launch", {}), LAUNCH_SPEC, problems)
     if not all(isinstance(x, str) for x in cfg["launch"].get("extra_args") or []):
         problems.append("launch.extra_args: expected a list of strings")
+    _check_machines(cfg["launch"], problems)
     if cfg["launch"].get("config_file"):
         cf = Path(cfg["launch"]["config_file"]).expanduser()
         cf = cf if cf.is_absolute() else base / cf
@@ -576,3 +601,9 @@ def load(path: Path | None, overrides: list[str] = (), *, base_config: dict | No
 def max_steps_of(cfg: dict[str, Any]) -> int | None:
     ms = cfg.get("training", {}).get("max_steps")
     return ms if isinstance(ms, int) and ms > 0 else None
+
+
+def machine_of(cfg: dict[str, Any]) -> tuple[int, int]:
+    """``(machine_rank, num_machines)`` of a run's ``[launch]``: ``(0, 1)`` on one machine."""
+    launch = cfg.get("launch") or {}
+    return int(launch.get("machine_rank") or 0), int(launch.get("num_machines") or 1)

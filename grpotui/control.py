@@ -11,6 +11,7 @@ this module signals processes.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from grpotui.store.db import ACTIVE_STATUSES, RunStore
 from grpotui.store.paths import STORE_FILE
-from grpotui.store.runs import effective_status, process_alive
+from grpotui.store.runs import FOLLOWS_KEY, effective_status, process_alive
 
 COMMANDS = ("pause", "resume", "stop", "kill")
 WHAT_FOLLOWS = {
@@ -51,6 +52,11 @@ def send(path: Path, command: str, *, name: str | None = None, grace: float = 10
     with RunStore.open(store_path, readonly=False, migrate=False) as store:
         info = store.run_info()
         status = effective_status(info)
+        if info["kind"] == "follower":
+            follows = json.loads(store.get_meta(FOLLOWS_KEY) or "{}")
+            where = f"run {follows['run']!r} on {follows['host']}" if follows.get("run") else "the run on its rank 0"
+            raise ControlRefused(f"{label!r} is this machine's share of {where}: {command} it there (every "
+                                 "machine follows rank 0 at the same step boundary)")
         if status not in ACTIVE_STATUSES:
             raise ControlRefused(f"run {label!r} is {status}: there is nothing to {command}")
         if command == "resume" and status not in ("paused", "pausing"):

@@ -93,6 +93,10 @@ def status_text(s: dict[str, Any]) -> str:
     if s.get("verdicts_pending"):
         lines.append(f"  verdicts  {s['verdicts_pending']} completions still to judge (judged off the training "
                      "thread, at idle priority)")
+    machines = s.get("machines") or []
+    if len(machines) > 1:
+        lines.append("  machines  " + ", ".join(f"{m.get('machine')} {m.get('host')} ({m.get('processes')} process"
+                                                f"{'es' if m.get('processes') != 1 else ''})" for m in machines))
     threads = s.get("cpu_threads") or {}
     if threads.get("description"):
         lines.append(f"  cpu       {threads['description']}")

@@ -45,6 +45,9 @@ class Controller:
         self.on_tick: Callable[[], None] | None = None  # e.g. the stall check
         self.threads: Any = None  # a threads.Rebalancer: counted here, applied at step boundaries
         self.before_exit: Callable[[], None] | None = None  # e.g. write what the recorder handed over
+        self.machines: dict[int, dict[str, Any]] = {}
+        """Over several machines: each other machine's newest system sample, by machine rank (the recorder
+        puts them here at step boundaries; each system row carries them)."""
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="grpotui-control", daemon=True)
         self.error: BaseException | None = None
@@ -74,7 +77,11 @@ class Controller:
                 now = time.monotonic()
                 if self.sampler is not None and now >= next_sample:
                     next_sample = now + self.sample_interval
-                    self.store.record_system(self.sampler(), step=self.step)
+                    sample = self.sampler()
+                    if self.machines:
+                        sample["machines"] = [{**m, "age": max(0.0, time.time() - m.get("t", time.time()))}
+                                              for _, m in sorted(self.machines.items())]
+                    self.store.record_system(sample, step=self.step)
             except Exception as e:  # keep beating; the main thread sees store errors itself
                 self.error = e
                 print(f"grpotui: control loop: {type(e).__name__}: {e}", file=sys.stderr, flush=True)

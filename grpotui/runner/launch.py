@@ -6,8 +6,11 @@ SSH does not end it; its stdout and stderr go to ``runner.log`` in the run direc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,10 +67,14 @@ def runner_command(run_dir: Path, module: str, launch: dict[str, Any] | None) ->
     """``python -m MODULE RUN_DIR``, or through ``accelerate launch`` for several processes."""
     launch = launch or {}
     n = int(launch.get("num_processes") or 1)
-    if n <= 1 and not launch.get("config_file"):
+    machines = int(launch.get("num_machines") or 1)
+    if n <= 1 and machines <= 1 and not launch.get("config_file"):
         return [sys.executable, "-m", module, str(run_dir)]
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n)]
-    if n > 1 and not launch.get("config_file"):
+    if machines > 1:  # torchrun's static rendezvous at rank 0's address; each machine starts its own share
+        cmd += ["--num_machines", str(machines), "--machine_rank", str(int(launch.get("machine_rank") or 0)),
+                "--main_process_ip", str(launch["main_process_ip"])]
+    if (n > 1 or machines > 1) and not launch.get("config_file"):
         # accelerate's distributed launcher (torchrun); on a machine without CUDA, or with
         # launch.cpu, the trainer runs on the CPU (use_cpu) and the processes talk over gloo.
         # (`accelerate launch --cpu` would start a single process.)
@@ -116,8 +123,6 @@ def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: di
     with RunStore.open(run_dir / STORE_FILE, readonly=False) as store:
         info = store.run_info()
         if info["pid"] is None:
-            import socket
-
             store.set_process(pid=proc.pid, create_time=ct, host=socket.gethostname())
     _spawn_supervisor(run_dir, prefix, env)
     return proc.pid
@@ -207,3 +212,98 @@ def last_checkpoint_dir(run_dir: Path) -> Path | None:
     cks = [p for p in (run_dir / "checkpoints").glob("checkpoint-*")
            if p.name.rsplit("-", 1)[-1].isdigit() and (p / "trainer_state.json").exists()]
     return max(cks, key=lambda p: int(p.name.rsplit("-", 1)[-1])) if cks else None
+
+
+def follow_run(cfg: dict[str, Any], name: str, *, home: Path | None = None, resume_dir: Path | None = None,
+               out: Any = None) -> int:
+    """This machine's processes of a run whose rank 0 is on another machine (``launch.machine_rank`` > 0),
+    in the foreground (under ``srun`` a detached command would end the job step).
+
+    Rank 0's machine holds the run and its store; here ``runs/NAME`` only lists this machine's part (a
+    follower: the run it follows, its step, how it ended) and keeps its checkpoints and its log. Returns
+    the exit code: the run's own (0, 4 stopped) as this machine saw it, else 1.
+    """
+    from grpotui.config import machine_of
+    from grpotui.store.db import ACTIVE_STATUSES, EXIT_FAILED
+    from grpotui.store.runs import FOLLOWS_KEY
+
+    out = out or sys.stdout
+    machine, machines = machine_of(cfg)
+    if resume_dir is None:
+        run_dir = create_run(cfg, name, kind="follower", home=home)
+        ck = None
+    else:
+        run_dir = resume_dir
+        ck = last_checkpoint_dir(run_dir)
+        if ck is None:
+            raise ValueError(f"follower {name!r} has no checkpoint in {run_dir / 'checkpoints'} to resume from")
+        with RunStore.open(run_dir / STORE_FILE, readonly=False) as store:
+            store.reopen(f"resuming from {ck.name}", after_step=int(ck.name.rsplit("-", 1)[-1]))
+    address = f"{cfg['launch']['main_process_ip']}:{cfg['launch'].get('main_process_port') or 29500}"
+    print(f"machine {machine} of {machines}: following the run at {address} as {name!r} in the foreground "
+          f"(its log: {run_dir / LOG_FILE}); pause, stop and kill it from rank 0's machine", file=out, flush=True)
+    from grpotui.runner.threads import USER_CHOSE_ENV, user_chose
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", USER_CHOSE_ENV: "1" if user_chose() else "0"}
+    if ck is not None:
+        env["GRPOTUI_RESUME_FROM"] = str(ck)
+    with open(run_dir / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen(runner_command(run_dir, "grpotui.runner", cfg["launch"]), stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, cwd=str(run_dir), env=env,
+                                start_new_session=True, close_fds=True)
+    with RunStore.open(run_dir / STORE_FILE, readonly=False) as store:
+        store.set_process(pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), host=socket.gethostname())
+
+    def forward(signum: int, _frame: Any) -> None:  # Ctrl-C here, or scancel: this machine's processes end
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    seen = 0
+    try:
+        with RunStore.open(run_dir / STORE_FILE) as store:
+            while True:
+                code = proc.poll()
+                events = store.events(skip=seen)
+                for ev in events:
+                    print(f"[{ev['status']}] {ev['reason'] or ''}".rstrip(), file=out, flush=True)
+                seen += len(events)
+                if code is not None:
+                    break
+                time.sleep(0.5)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    with RunStore.open(run_dir / STORE_FILE, readonly=False) as store:
+        info = store.run_info()
+        if info["status"] in ACTIVE_STATUSES:
+            follows = store.get_meta(FOLLOWS_KEY)
+            where = f"the run's rank 0 ({json.loads(follows).get('host')})" if follows else "the run's rank 0"
+            reason = (f"this machine's processes ended with exit code {code}: {where} ended or could not be "
+                      f"reached (a kill there, a failure, or longer than launch.timeout); see {run_dir / LOG_FILE}")
+            store.set_status("failed", reason, exit_code=EXIT_FAILED)
+            print(f"[failed] {reason}", file=out, flush=True)
+            return EXIT_FAILED
+        return int(info["exit_code"] or 0)
+
+
+def resume_follower(name: str, overrides: list[str], home: Path | None = None) -> int | None:
+    """``grpotui run --resume NAME`` where NAME is a follower on this machine: its processes again, in the
+    foreground, from this machine's own last checkpoint (rank 0's machine resumes the run from the same
+    step). ``None`` when NAME is not a follower."""
+    from grpotui import config
+    from grpotui.store.runs import effective_status, find_run
+
+    d = find_run(name, home)
+    with RunStore.open(d / STORE_FILE) as store:
+        info = store.run_info()
+    if info["kind"] != "follower":
+        return None
+    status = effective_status(info)
+    if status in ("starting", "running", "pausing", "paused", "stopping"):
+        raise ValueError(f"follower {name!r} is {status}: only an ended one can be resumed")
+    cfg = json.loads((d / CONFIG_FILE).read_text())
+    if overrides:
+        cfg = config.validate(config.apply_overrides(cfg, overrides), base=Path.cwd())
+        (d / CONFIG_FILE).write_text(json.dumps(cfg, indent=2, sort_keys=True))
+    return follow_run(cfg, name, home=home, resume_dir=d)

@@ -24,7 +24,7 @@ import psutil
 from grpotui.runner import threads
 from grpotui.runner.control import Controller
 from grpotui.runner.system import SystemSampler
-from grpotui.store.db import EXIT_FAILED, EXIT_FINISHED, EXIT_USAGE, RunStore
+from grpotui.store.db import EXIT_FAILED, EXIT_FINISHED, EXIT_STOPPED, EXIT_USAGE, RunStore
 from grpotui.store.paths import CONFIG_FILE, STORE_FILE, TRACEBACK_FILE
 
 
@@ -171,6 +171,8 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
             recorder.close()
         raise
     recorder.close()
+    if recorder.exchange_summary():
+        print(f"grpotui: {recorder.exchange_summary()}", flush=True)
     step = int(trainer.state.global_step)
     done = trainer.state.max_steps and step >= trainer.state.max_steps
     if controller.stop_requested.is_set() and not done:
@@ -191,11 +193,15 @@ def _train(run_dir: Path, cfg: dict[str, Any], store: RunStore, controller: Cont
 
 
 def _follow_main(run_dir: Path, cfg: dict[str, Any]) -> int:
-    """A rank other than the main one: trains in step with it and records nothing itself.
+    """A rank other than the main one: trains in step with it and records nothing of the run itself.
 
     Pause and stop reach it at step boundaries through the main process (see the recorder); kill
-    reaches it through accelerate's launcher, which ends every rank when one ends.
+    reaches it through accelerate's launcher, which ends every rank when one ends, and, on another
+    machine, through the process group (a collective that fails, or waits no longer than
+    ``launch.timeout``). The first process of another machine keeps that machine's listing (its
+    follower store: the run it follows, its step, how it ended).
     """
+    from grpotui.config import machine_of
     from grpotui.runner.train import build_trainer, import_backend, pick_backend
 
     backend = pick_backend(cfg["model"]["backend"])
@@ -204,13 +210,41 @@ def _follow_main(run_dir: Path, cfg: dict[str, Any]) -> int:
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main rank decides; it tells the others
-    recorder = Recorder(None, None, answer_field="answer")
+    follower = None
+    if machine_of(cfg)[0] > 0 and int(os.environ.get("LOCAL_RANK", "0")) == 0 and (run_dir / STORE_FILE).exists():
+        follower = RunStore.open(run_dir / STORE_FILE, readonly=False)
+    recorder = Recorder(None, None, answer_field="answer", follower=follower)
     trainer = build_trainer(cfg, run_dir, [recorder], backend=backend)
     recorder.attach(trainer)
+    if follower is not None and trainer.args.save_on_each_node:
+        _save_on_this_machine(trainer.model)
     trainer.train(resume_from_checkpoint=os.environ.get("GRPOTUI_RESUME_FROM") or None)
-    if trainer.state.max_steps and trainer.state.global_step >= trainer.state.max_steps:
+    step = int(trainer.state.global_step)
+    done = bool(trainer.state.max_steps and step >= trainer.state.max_steps)
+    if done:
         trainer.save_model(str(run_dir / "final"))  # a collective under FSDP / DeepSpeed
+    if follower is not None:  # exit 0 either way: a launcher reads any other code as this machine failing
+        recorder.follower_step(step, force=True)
+        if recorder.stopped and not done:
+            from grpotui.runner.train import last_checkpoint
+
+            ck = last_checkpoint(run_dir)
+            where = f"; this machine's checkpoint {ck.name}" if ck else ""
+            follower.set_status("stopped", f"stopped with the run at step {step}{where}", step=step,
+                                exit_code=EXIT_STOPPED)
+        else:
+            follower.set_status("finished", f"{step} steps with the run", step=step, exit_code=EXIT_FINISHED)
+        follower.close()
     return EXIT_FINISHED
+
+
+def _save_on_this_machine(model: Any) -> None:
+    """Let this machine's first process write the model into its own checkpoints, as ``save_on_each_node``
+    asks: transformers 5's ``save_pretrained`` writes on global rank 0 only whatever its ``is_main_process``
+    (measured with 5.24: a follower's checkpoint had the optimizer and the trainer state, no weights, and
+    ``--resume`` there failed with "Can't find a valid checkpoint")."""
+    if callable(getattr(model, "should_save_on_this_rank", None)):
+        model.should_save_on_this_rank = lambda is_main_process: is_main_process
 
 
 def run_dir_main(module: str, body: Callable[[Path], int], argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ generation order, so a row's group is ``index // num_generations`` (grouped by p
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import statistics
@@ -34,6 +35,7 @@ from grpotui.runner.control import Controller
 from grpotui.runner.events import LightCallback
 from grpotui.runner.writer import StoreWriter
 from grpotui.store.db import EXIT_HEALTH, PENDING, RunStore, as_float
+from grpotui.store.runs import FOLLOWS_KEY, MACHINES_KEY, follows_text
 
 
 def prompt_text(prompt: Any) -> str:
@@ -66,8 +68,12 @@ class Recorder(LightCallback):
         judge_timeout: float = judge_process.DEFAULT_TIMEOUT,
         notifier: Notifier | None = None,
         evaluate_last: bool = False,
+        follower: RunStore | None = None,
     ) -> None:
         self.store = store
+        self.follower = follower
+        """On a machine other than rank 0's (its first process): the small store that lists this machine's
+        part of the run there; nothing of the run is recorded in it."""
         self.evaluate_last = evaluate_last
         """Evaluate at the last step when it is not a multiple of eval_steps (transformers 5 does so itself;
         the runner asks it of older ones too; a user's script is left as it is)."""
@@ -90,6 +96,14 @@ class Recorder(LightCallback):
         self._pause_in_log = False
         self._warned = False
         self.is_main = True
+        self.machine, self.machines, self.machine_first = 0, 1, True  # set by attach (torchrun's environment)
+        self._sampler: Any = None
+        self._sampled_at = -1e9
+        self._exchange_seconds: list[float] = []
+        self._exchange_bytes = 0
+        self._follower_step_at = -1e9
+        self.stopped = False  # the run was stopped (the main process's decision, known on every process)
+        self._follows: dict[str, Any] = {}  # a follower's listing (see follower)
 
     # ------------------------------------------------------------ attaching
     def attach(self, trainer: Any) -> Recorder:
@@ -99,6 +113,12 @@ class Recorder(LightCallback):
         compat.tell_once()  # a TRL outside the tested range: said once, and recorded as well as it can be
         self.trainer = trainer
         self.is_main = bool(trainer.accelerator.is_main_process)
+        env = os.environ
+        local_world = int(env.get("LOCAL_WORLD_SIZE") or 0)
+        if local_world and int(env.get("WORLD_SIZE") or 1) > local_world:  # torchrun over several machines
+            self.machines = int(env["WORLD_SIZE"]) // local_world
+            self.machine = int(env.get("GROUP_RANK") or 0)
+            self.machine_first = int(env.get("LOCAL_RANK") or 0) == 0
         original = trainer._generate_and_score_completions
 
         def generate_and_score(inputs: Any, *args: Any, **kwargs: Any) -> Any:
@@ -260,6 +280,8 @@ class Recorder(LightCallback):
 
     # ------------------------------------------------------------ callback events
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.machines > 1:
+            self._greet()
         if not self.is_main:
             return
         self.store.update_run(max_steps=int(state.max_steps) if state.max_steps else None, started_at=time.time())
@@ -272,13 +294,94 @@ class Recorder(LightCallback):
     def world(self) -> int:
         return int(self.trainer.accelerator.num_processes) if self.trainer is not None else 1
 
-    def _broadcast(self, value: Any) -> Any:
-        """The main process's ``value`` on every process (every rank calls this at the same point)."""
-        from accelerate.utils import broadcast_object_list
+    def _exchange(self, value: Any, mine: Any = None) -> tuple[Any, list[Any]]:
+        """The step boundary's one collective (every rank calls it at the same point): the main process's
+        ``value`` reaches every process, and each process's ``mine`` (``None`` mostly) reaches all of them;
+        returns ``(value, the others' non-None mine)``. Over several machines each machine's first process
+        adds its newest system sample, so the main one shows every machine's GPUs."""
+        from accelerate.utils import gather_object
 
-        box = [value]
-        broadcast_object_list(box, from_process=0)
-        return box[0]
+        if mine is None:
+            mine = self._machine_sample()
+        t0 = time.perf_counter()
+        items = gather_object([(value, mine)])
+        if self.machines > 1 and self.is_main:
+            self._exchange_seconds.append(time.perf_counter() - t0)
+            import pickle
+
+            self._exchange_bytes = max(self._exchange_bytes, max(len(pickle.dumps(it)) for it in items))
+        others = [m for _, m in items[1:] if m is not None]
+        ctl = self.controller
+        if self.is_main and ctl is not None:
+            for m in others:
+                if isinstance(m, dict) and m.get("kind") == "system":
+                    ctl.machines[int(m["machine"])] = m
+        return items[0][0], others
+
+    def _machine_sample(self) -> dict[str, Any] | None:
+        """On the first process of a machine other than the main one's: its system, at most once a second."""
+        if self.machines <= 1 or self.is_main or not self.machine_first:
+            return None
+        now = time.monotonic()
+        if now - self._sampled_at < 1.0:
+            return None
+        self._sampled_at = now
+        import socket
+
+        from grpotui.runner.system import SystemSampler
+
+        if self._sampler is None:  # this machine's launcher and every rank under it
+            self._sampler = SystemSampler(os.getppid())
+        return {"kind": "system", "machine": self.machine, "host": socket.gethostname(), "t": time.time(),
+                **self._sampler.sample()}
+
+    def _greet(self) -> None:
+        """Over several machines, before the first step: the main process says which run this is (each
+        other machine's follower store shows it) and learns each machine's host."""
+        import socket
+
+        hello = None
+        if self.is_main:
+            info = self.store.run_info() if self.store is not None else {}
+            hello = {"run": info.get("name"), "host": socket.gethostname(), "machines": self.machines}
+        me = None
+        if self.machine_first and not self.is_main:
+            me = {"kind": "machine", "machine": self.machine, "host": socket.gethostname(),
+                  "processes": int(os.environ.get("LOCAL_WORLD_SIZE") or 1)}
+        hello, others = self._exchange(hello, me)
+        if self.is_main and self.store is not None:
+            machines = [{"machine": self.machine, "host": hello["host"],
+                         "processes": int(os.environ.get("LOCAL_WORLD_SIZE") or 1)}]
+            machines += sorted((m for m in others if m.get("kind") == "machine"), key=lambda m: m["machine"])
+            self.store.set_meta(MACHINES_KEY, json.dumps([{k: v for k, v in m.items() if k != "kind"}
+                                                          for m in machines]))
+            print(f"grpotui: {len(machines)} machines: " + ", ".join(
+                f"{m['machine']} {m['host']} ({m['processes']} process{'es' if m['processes'] != 1 else ''})"
+                for m in machines), flush=True)
+        if self.follower is not None and isinstance(hello, dict):
+            self._follows = {**hello, "machine": self.machine, "step": 0}
+            self.follower.set_meta(FOLLOWS_KEY, json.dumps(self._follows))
+            self.follower.set_status("running", follows_text(self._follows))
+
+    def follower_step(self, step: int, *, force: bool = False) -> None:
+        """This machine's step in its follower store (at most once a second: what `ls` there shows)."""
+        now = time.monotonic()
+        if self.follower is None or (not force and now - self._follower_step_at < 1.0):
+            return
+        self._follower_step_at = now
+        try:
+            self._follows["step"] = step
+            self.follower.set_meta(FOLLOWS_KEY, json.dumps(self._follows))
+        except Exception as e:  # noqa: BLE001 - a listing; training goes on
+            self._warn(f"could not update this machine's listing: {e}")
+
+    def exchange_summary(self) -> str | None:
+        """What the step boundary's exchange cost over several machines (the main process's view)."""
+        xs = sorted(self._exchange_seconds)
+        if self.machines <= 1 or not xs:
+            return None
+        return (f"step-boundary exchange over {self.machines} machines: {len(xs)} exchanges, median "
+                f"{xs[len(xs) // 2] * 1000:.1f} ms, largest {self._exchange_bytes} bytes from one process")
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         now = time.monotonic()
@@ -296,8 +399,10 @@ class Recorder(LightCallback):
         stop = ctl is not None and ctl.stop_requested.is_set()
         pause = ctl is not None and ctl.pause_requested.is_set()
         if self.world > 1:  # every rank acts on the main one's decision, at the same step
-            stop, pause = self._broadcast((stop, pause))
+            (stop, pause), _ = self._exchange((stop, pause))
+        self.follower_step(step)
         if stop:
+            self.stopped = True
             control.should_save = True
             control.should_training_stop = True
             control.should_evaluate = False  # a stop does not wait for an evaluation
@@ -314,13 +419,25 @@ class Recorder(LightCallback):
     def _pause_here(self, step: int, control: Any) -> None:
         self.flush()  # what came before the pause is in the store while it holds
         ctl = self.controller
+        held = first = False
         while True:
-            state = ctl.pause_slice(step, 5.0 if self.world > 1 else 0.2) if ctl is not None else "go"
+            # with several processes: every 5 s the main one tells the others where things stand (the first
+            # time at once, so that every machine's listing says it holds)
+            wait = 5.0 if self.world > 1 and first else 0.2
+            first = True
+            state = ctl.pause_slice(step, wait) if ctl is not None else "go"
             if self.world > 1:
-                state = self._broadcast(state)
+                state, _ = self._exchange(state)
             if state != "paused":
                 break
+            if not held and self.follower is not None:  # this machine's listing says it holds too
+                held = True
+                self.follower_step(step, force=True)
+                self.follower.set_status("paused", f"paused with the run at step {step}", step=step)
+        if held and state == "go":
+            self.follower.set_status("running", follows_text(self._follows), step=step)
         if state == "stop":
+            self.stopped = True
             control.should_save = True
             control.should_training_stop = True
 
@@ -382,8 +499,9 @@ class Recorder(LightCallback):
         stop = ctl is not None and ctl.stop_requested.is_set()
         pause = ctl is not None and ctl.pause_requested.is_set()
         if self.world > 1:
-            stop, pause = self._broadcast((stop, pause))
+            (stop, pause), _ = self._exchange((stop, pause))
         if stop:
+            self.stopped = True
             control.should_save = True
             control.should_training_stop = True
         elif pause:

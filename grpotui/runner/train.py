@@ -265,6 +265,9 @@ def model_init_kwargs(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- trainer
+MACHINES_TIMEOUT = 300
+"""Seconds a collective waits over several machines (``launch.timeout``; transformers' own default is 1800)."""
+
 def grpo_args(cfg: dict[str, Any], run_dir: Path, *, backend: str) -> Any:
     """TRL's ``GRPOConfig`` from ``[training]``: built before any model loads, so a bad combination
     of settings fails in seconds as bad input (exit 2), not after loading a 7B model."""
@@ -275,8 +278,18 @@ def grpo_args(cfg: dict[str, Any], run_dir: Path, *, backend: str) -> Any:
     training.setdefault("report_to", "none")
     training.setdefault("disable_tqdm", True)
     training.setdefault("save_strategy", "no")
-    if cfg.get("launch", {}).get("cpu"):
+    launch = cfg.get("launch") or {}
+    if launch.get("cpu"):
         training["use_cpu"] = True
+    machines = int(launch.get("num_machines") or 1)
+    if launch.get("timeout") or machines > 1:
+        # how long a process waits for the others at a collective: over several machines, short enough
+        # that a follower whose rank 0 is gone (or frozen) ends by itself instead of hanging half an hour
+        training.setdefault("ddp_timeout", int(launch.get("timeout") or MACHINES_TIMEOUT))
+    if machines > 1:
+        # each machine keeps a whole checkpoint in its own run directory (no shared disk assumed), so
+        # `grpotui run --resume` on every machine finds the same step; set false on a shared filesystem
+        training.setdefault("save_on_each_node", True)
     if not cuda_available() or training.get("use_cpu"):  # TRL's bf16 default needs a GPU
         training.setdefault("bf16", False)
         training.setdefault("use_cpu", True)
@@ -290,10 +303,25 @@ def grpo_args(cfg: dict[str, Any], run_dir: Path, *, backend: str) -> Any:
             training["num_generations_eval"] = k
     if backend == "transformers":
         training["model_init_kwargs"] = {**model_init_kwargs(cfg, backend), **training.get("model_init_kwargs", {})}
+    if training.get("use_cpu") and "ddp_timeout" in training:
+        _cpu_process_group(int(training["ddp_timeout"]))
     try:
         return GRPOConfig(output_dir=str(run_dir / CHECKPOINT_DIR), log_completions=False, **training)
     except (ValueError, TypeError) as e:
         raise BackendError(f"[training]: {e}") from e
+
+
+def _cpu_process_group(timeout: int) -> None:
+    """Under a launcher, on the CPU: the process group made here with ``timeout`` (transformers hands
+    ``ddp_timeout`` to the process group on GPUs only; accelerate then uses the group that exists)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return
+    import datetime
+
+    import torch.distributed as dist
+
+    if dist.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend="gloo", timeout=datetime.timedelta(seconds=timeout))
 
 
 def build_trainer(cfg: dict[str, Any], run_dir: Path, callbacks: list[Any], *, backend: str) -> Any:

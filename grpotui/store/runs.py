@@ -83,6 +83,15 @@ def open_run(name: str, home: Path | None = None, *, readonly: bool = True) -> R
 # ----------------------------------------------------------------------------- notes, tags, deleting
 NOTE_KEY, TAGS_KEY = "note", "tags"
 CPU_THREADS_KEY = "cpu_threads"  # written by the runner (runner/threads.py): the threads it uses, and why
+# Runs over several machines (written by the recorder): on rank 0's run, each machine and its host; on
+# another machine, its follower's listing: the run it follows there, rank 0's host, its machine rank, its step.
+MACHINES_KEY, FOLLOWS_KEY = "machines", "follows"
+
+
+def follows_text(follows: dict[str, Any]) -> str:
+    """A follower's one line: which run, where, and which machine this is."""
+    return (f"follower of run {follows.get('run')!r} on {follows.get('host')} "
+            f"(machine {follows.get('machine')} of {follows.get('machines')})")
 _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:=-]{0,39}$")
 NOTE_MAX = 2000
 
@@ -210,6 +219,13 @@ def summarize(store: RunStore, *, with_metrics: bool = True, trend: int = 0) -> 
     out["note"] = run_note(store, info)
     out["tags"] = run_tags(store)
     out["cpu_threads"] = _json_meta(store, CPU_THREADS_KEY)
+    out["machines"] = _json_meta(store, MACHINES_KEY)
+    follows = _json_meta(store, FOLLOWS_KEY)
+    if info["kind"] == "follower":
+        out["follows"] = follows
+        if follows:
+            out["step"] = follows.get("step") or 0
+            out["note"] = follows_text(follows)  # what it is comes first here (its config's note is rank 0's)
     out["verdicts_pending"] = store.count_pending()
     latest_eval = store.latest_eval_accuracy()
     out["eval_step"], out["eval_accuracy"] = latest_eval if latest_eval else (None, None)

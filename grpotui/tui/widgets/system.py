@@ -43,6 +43,25 @@ class SystemPanel(Static):
     def _table(self, s: dict[str, Any] | None) -> Group | Text:
         if not s:
             return Text("no system sample yet", style="dim")
+        others = [m for m in s.get("machines") or [] if isinstance(m, dict)]
+        if not others:
+            return Group(*self._machine(s))
+        # a run over several machines: rank 0's own first, then each other machine's newest figures
+        parts: list[Any] = [Text("machine 0 (rank 0, this run's store)", style="bold underline", no_wrap=True,
+                                 overflow="ellipsis")]
+        parts += self._machine(s)
+        for m in others:
+            head = Text(f"machine {m.get('machine', '?')} ", style="bold underline", no_wrap=True, overflow="ellipsis")
+            head.append(str(m.get("host") or ""), style="dim")
+            age = m.get("age")
+            if isinstance(age, (int, float)) and age > 10:
+                head.append(f"  {age:.0f} s old", style=self.app.current_theme.warning)
+            parts.append(head)
+            parts += self._machine(m, compact=True)
+        return Group(*parts)
+
+    def _machine(self, s: dict[str, Any], *, compact: bool = False) -> list[Any]:
+        """One machine's GPUs, CPU and RAM (``compact``: another machine's, without the NVML note)."""
         width = max(8, min(40, (self.size.width or 60) - 30))
         theme = self.app.current_theme
         parts: list[Any] = []
@@ -74,7 +93,7 @@ class SystemPanel(Static):
             t.add_row("util", bar(util / 100 if util is not None else None, width, theme.primary),
                       f"{util}%" if util is not None else "-")
             parts.append(t)
-        if not gpus:
+        if not gpus and not compact:
             why = str(s.get("gpu_source") or "none")
             parts.append(Text("No GPU figures (NVML unavailable): showing CPU and RAM", style="dim"))
             if why.startswith("none (") and len(why) < 90:
@@ -89,4 +108,4 @@ class SystemPanel(Static):
         if s.get("proc_rss"):
             t.add_row("runner", Text(""), f"{s['proc_rss'] / GiB:.2f} GiB RSS")
         parts.append(t)
-        return Group(*parts)
+        return parts

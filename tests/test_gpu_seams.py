@@ -91,6 +91,45 @@ async def test_dashboard_shows_vram_from_nvml(home: Path) -> None:
     assert "GPU0" in text and "VRAM" in text and "19.0/24 GiB" in text and "run 18.0" in text
 
 
+async def test_dashboard_shows_every_machines_gpus(home: Path) -> None:
+    """A run over two machines: rank 0's sample carries machine 1's, as the step boundary's exchange
+    brings it (its NVML figures are what no machine here can give: written as NVML gives them)."""
+    import os
+
+    from recorded import write_recorded_run
+    from rich.console import Console
+
+    from grpotui.store import RunStore
+    from grpotui.store.paths import STORE_FILE
+    from grpotui.tui.app import make_app
+    from grpotui.tui.widgets.system import SystemPanel
+
+    GiB = 1024**3
+    d = write_recorded_run(home, "two", steps=3)
+    gpu = {"name": "NVIDIA H100 80GB HBM3", "util": 97, "mem_used": 61 * GiB, "mem_total": 80 * GiB}
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:
+        sample = s.system()[-1][3]
+        sample["machines"] = [{"kind": "system", "machine": 1, "host": "node002", "cpu_percent": 12.0,
+                               "cpu_count": 64, "ram_used": 100 * GiB, "ram_total": 512 * GiB, "age": 0.4,
+                               "gpus": [{"index": i, **gpu} for i in range(8)], "gpu_source": "nvml"}]
+        s.record_system(sample, step=3)
+    app = make_app(run_name="two")
+    async with app.run_test(size=(160, 45)) as pilot:
+        for _ in range(5):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+        panel = app.screen.query_one(SystemPanel)
+        with open(os.devnull, "w") as devnull:
+            console = Console(width=70, record=True, file=devnull)
+            console.print(panel._table(panel.sample))
+        text = console.export_text()
+    lines = text.splitlines()
+    assert lines[0].startswith("machine 0") and "19.0/24 GiB" in text  # rank 0's own, as before
+    at = next(i for i, x in enumerate(lines) if x.startswith("machine 1 node002"))
+    gpu_lines = [x for x in lines[at:] if x.startswith("GPU")]
+    assert len(gpu_lines) == 8 and all("61/80 GiB · 97%" in x for x in gpu_lines)  # one line a GPU
+
+
 def test_the_runner_imports_unsloth_before_transformers_trl_and_peft(cli, home: Path, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A stand-in ``unsloth`` on the path writes down which of transformers, trl and peft were already

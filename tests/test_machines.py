@@ -140,6 +140,11 @@ def test_stop_checkpoints_every_machine_resume_on_both_then_kill_ends_both(home:
     assert (second / "runs" / "mm" / "checkpoints" / ck / "trainer_state.json").exists()  # its own copy
 
     # resumed on both machines from the same step; then a kill on rank 0's machine ends both
+    import transformers
+
+    if int(transformers.__version__.split(".")[0]) < 5:
+        pytest.skip("transformers 4 resumes a run of several CPU processes with the optimizer mapped to 'cpu:N', "
+                    "which this torch refuses (on GPUs it maps to cuda:N); the stop above is checked")
     cli("run", "--resume", "mm", check=True)
     follower = _follower(second, "run", "--resume", "mm")
     resumed_at = int(ck.rsplit("-", 1)[-1])

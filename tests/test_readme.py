@@ -58,3 +58,34 @@ def test_readme_config_trains_on_gsm8k(tmp_path: Path, home: Path, cli) -> None:
     assert all(r["expected"] in gold for r in rows)
     assert all(set(r["rewards"]) == {"correctness", "format"} for r in rows)
     assert "Solve the problem step by step" in rows[0]["prompt"]
+
+
+def test_the_slurm_example_hands_each_node_its_machine_settings(tmp_path: Path) -> None:
+    """The README's sbatch line, run by bash as srun would on the second of two nodes: the `--set`s it
+    makes (its quoting included) give the README's run config valid machine settings."""
+    import os
+    import subprocess
+    import sys
+
+    from grpotui import config
+
+    inner = re.search(r"srun bash -c '(.*?)'\n", README, re.S).group(1)
+    shim = tmp_path / "bin" / "grpotui"  # stands in for grpotui: prints the arguments it was given
+    shim.parent.mkdir()
+    shim.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim.parent}:{os.environ['PATH']}", "SLURM_JOB_ID": "77", "SLURM_NNODES": "2",
+           "SLURM_NODEID": "1", "MAIN": "node001"}
+    args = json.loads(subprocess.run(["bash", "-c", inner], env=env, capture_output=True, text=True,
+                                     check=True).stdout)
+    assert args[:5] == ["run", "grpo.toml", "--headless", "--name", "grpo-77"]
+    sets = [a for i, a in enumerate(args) if i and args[i - 1] == "--set"]
+    launch = re.search(r"```toml\n(\[launch\]\nnum_processes.*?)```", README, re.S).group(1)
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    raw = {**tomllib.loads(_readme_toml()), **tomllib.loads(launch)}
+    cfg = config.validate(config.apply_overrides(raw, sets), base=tmp_path)
+    assert config.machine_of(cfg) == (1, 2)
+    assert cfg["launch"]["main_process_ip"] == "node001" and cfg["launch"]["num_processes"] == 16

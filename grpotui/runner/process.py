@@ -213,7 +213,8 @@ def _follow_main(run_dir: Path, cfg: dict[str, Any]) -> int:
     follower = None
     if machine_of(cfg)[0] > 0 and int(os.environ.get("LOCAL_RANK", "0")) == 0 and (run_dir / STORE_FILE).exists():
         follower = RunStore.open(run_dir / STORE_FILE, readonly=False)
-    recorder = Recorder(None, None, answer_field="answer", follower=follower)
+    # every rank evaluates together: what the main one asks of older transformers, these ask too
+    recorder = Recorder(None, None, answer_field="answer", follower=follower, evaluate_last=bool(cfg.get("eval")))
     trainer = build_trainer(cfg, run_dir, [recorder], backend=backend)
     recorder.attach(trainer)
     if follower is not None and trainer.args.save_on_each_node:

@@ -74,6 +74,17 @@ class SystemPanel(Static):
             return t
 
         gpus = s.get("gpus") or []
+        if compact and gpus:  # another machine's GPUs: one line each (VRAM gauge, figures, utilisation)
+            t = grid()
+            for g in gpus:
+                used, total = g.get("mem_used"), g.get("mem_total")
+                frac = used / total if used is not None and total else None
+                util = g.get("util")
+                t.add_row(f"GPU{g.get('index', '?')}", bar(frac, width, self._style(frac)),
+                          f"{(used or 0) / GiB:.0f}/{(total or 0) / GiB:.0f} GiB"
+                          + (f" · {util}%" if util is not None else ""))
+            parts.append(t)
+            gpus = []
         for g in gpus:
             head = Text(f"GPU{g.get('index', '?')} ", style="bold", no_wrap=True, overflow="ellipsis")
             extra = [str(g.get("name") or "")]

@@ -2,6 +2,7 @@
 
     python3 benchmarks/gpu/check.py --out DIR [--steps 30] [--rounds 3] [--bench-steps 20]
     python3 benchmarks/gpu/check.py --out DIR --dry-run      # here, on the CPU: the same path, tiny
+    python3 benchmarks/gpu/check.py --out DIR --unsloth      # stage 2: the unsloth backend, 4-bit, LoRA
 
 On the GPU machine (no network: HF_HUB_OFFLINE=1; the wheels ``prepare.sh`` gathered installed with
 ``--target``, see README.md beside this file) it does, each part timed and reported whether it worked:
@@ -103,24 +104,26 @@ def build_model(dest: Path, dry: bool) -> dict[str, Any]:
     return {"parameters_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1), "dir": str(dest)}
 
 
-def _config(model_dir: Path, data: str, steps: int, dry: bool) -> str:
+def _config(model_dir: Path, data: str, steps: int, dry: bool, backend: str = "transformers") -> str:
     training = {"max_steps": steps, "per_device_train_batch_size": 16, "num_generations": 8,
                 "max_completion_length": 4 if dry else 64, "learning_rate": 1e-5, "beta": 0.02,
                 "logging_steps": 1, "bf16": not dry, "use_cpu": dry, "seed": 0}
-    lines = ['rewards = ["correctness"]', "[model]", f'name_or_path = "{model_dir}"', 'backend = "transformers"',
-             "load_in_4bit = false", "[data]", f'source = "{data}"', "chat_template = false", "[eval]",
-             "holdout = 3", f"every = {max(1, steps // 2)}", "max_samples = 3", "[training]"]
+    unsloth = backend == "unsloth"  # stage 2: 4-bit loading and LoRA, as Unsloth's users run it
+    lines = ['rewards = ["correctness"]', "[model]", f'name_or_path = "{model_dir}"', f'backend = "{backend}"',
+             f"load_in_4bit = {'true' if unsloth else 'false'}", "[model.lora]",
+             f"enabled = {'true' if unsloth else 'false'}", "[data]", f'source = "{data}"', "chat_template = false",
+             "[eval]", "holdout = 3", f"every = {max(1, steps // 2)}", "max_samples = 3", "[training]"]
     lines += [f"{k} = {json.dumps(v)}" for k, v in training.items()]
     return "\n".join(lines) + "\n"
 
 
-def grpotui_run(work: Path, model_dir: Path, steps: int, dry: bool) -> dict[str, Any]:
+def grpotui_run(work: Path, model_dir: Path, steps: int, dry: bool, backend: str = "transformers") -> dict[str, Any]:
     """``grpotui run --headless`` as a user runs it, then what its store says."""
     from grpotui.runner.demo import build_demo_dataset
 
     data = build_demo_dataset(work / "sums.jsonl")
     cfg = work / "gpu.toml"
-    cfg.write_text(_config(model_dir, str(data), steps, dry))
+    cfg.write_text(_config(model_dir, str(data), steps, dry, backend))
     env = {**os.environ, "GRPOTUI_HOME": str(work / "home"), "PYTHONUNBUFFERED": "1"}
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "grpotui", "run", str(cfg), "--headless", "--name", "gpu-check"],
@@ -153,6 +156,20 @@ def grpotui_run(work: Path, model_dir: Path, steps: int, dry: bool) -> dict[str,
     return {"status": info["status"], "backend": info.get("backend"), "steps": steps_done,
             "completions": completions, "wall_s": round(wall, 1), "evaluations": [e["step"] for e in evals],
             "last_reward": (last[1].get("reward") if last else None), **nvml}
+
+
+def unsloth_import() -> dict[str, Any]:
+    """Stage 2: does ``import unsloth`` work here with what was carried (``--no-deps``), and if not, what
+    it lacks (the module named by the ImportError: the next carry's list)."""
+    import importlib
+
+    try:
+        mod = importlib.import_module("unsloth")
+    except ImportError as e:
+        raise RuntimeError(f"import unsloth: {type(e).__name__}: {e} (missing module: {e.name})") from e
+    import bitsandbytes
+
+    return {"unsloth": getattr(mod, "__version__", "?"), "bitsandbytes": bitsandbytes.__version__}
 
 
 def _gib(n: float) -> float:
@@ -212,6 +229,8 @@ def main() -> int:
     ap.add_argument("--bench-steps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--dry-run", action="store_true", help="the tiny demo model on the CPU, a few steps")
+    ap.add_argument("--unsloth", action="store_true",
+                    help="stage 2: import unsloth, then grpotui run with the unsloth backend (4-bit, LoRA)")
     a = ap.parse_args()
     if a.dry_run:
         a.steps, a.bench_steps, a.rounds = min(a.steps, 4), min(a.bench_steps, 3), min(a.rounds, 1)
@@ -220,12 +239,17 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="grpotui-gpu-check-"))
     report = Report()
     report.part("machine", machine, a.dry_run)
+    if a.unsloth:  # stage 2: unsloth before transformers and trl are imported here, as the runner does
+        report.part("unsloth_import", unsloth_import)
     model = report.part("model", build_model, work / "model", a.dry_run)
-    if model is not None:
+    if model is not None and a.unsloth:
+        report.part("grpotui_run_unsloth", grpotui_run, work, work / "model", a.steps, a.dry_run, "unsloth")
+    elif model is not None:
         report.part("grpotui_run", grpotui_run, work, work / "model", a.steps, a.dry_run)
         report.part("overhead", overhead, work, work / "model", a.bench_steps, a.rounds, a.dry_run)
-    (a.out / "gpu_check.json").write_text(json.dumps(report.parts, indent=1, default=str))
-    (a.out / "gpu_check.md").write_text(markdown(report))
+    stem = "gpu_check_unsloth" if a.unsloth else "gpu_check"
+    (a.out / f"{stem}.json").write_text(json.dumps(report.parts, indent=1, default=str))
+    (a.out / f"{stem}.md").write_text(markdown(report))
     print(markdown(report), flush=True)
     return 0 if all(p["ok"] for p in report.parts.values()) else 1
 

@@ -480,9 +480,12 @@ def _open_tui(args: argparse.Namespace, run_name: str | None = None, compare: li
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    from grpotui.store.runs import find_run
+    from grpotui.store.runs import FOLLOWS_KEY, find_run, where_to_open
 
-    find_run(args.name)  # a clear error before the screen opens
+    d = find_run(args.name)  # a clear error before the screen opens
+    with RunStore.open(d / STORE_FILE) as store:
+        if store.run_info()["kind"] == "follower":  # nothing of the run is here: say where it is
+            raise UsageError(where_to_open(args.name, json.loads(store.get_meta(FOLLOWS_KEY) or "null")))
     if not _interactive():
         return cmd_status(argparse.Namespace(name=args.name, json=False))
     return _open_tui(args, run_name=args.name)

@@ -189,3 +189,29 @@ def test_a_follower_whose_rank_0_hangs_ends_by_itself_within_the_timeout(home: P
     assert follower.returncode == 1, out[-3000:]
     assert waited < 60  # launch.timeout (15 s) and the launcher's own shutdown, not transformers' 30 minutes
     assert _listed(second, "mm")["status"] == "failed"
+
+
+async def test_a_follower_opens_nowhere_and_says_where_its_run_is(home: Path, cli) -> None:
+    """On a machine other than rank 0's, the listed follower holds nothing of the run: `attach` and the runs
+    screen say where to open it instead of showing an empty dashboard."""
+    from conftest import settle
+
+    from grpotui.runner.launch import create_run
+    from grpotui.store.runs import FOLLOWS_KEY
+    from grpotui.tui.app import make_app
+    from grpotui.tui.screens.runs import RunsScreen
+
+    d = create_run({"launch": {"machine_rank": 1, "num_machines": 2}}, "mm", kind="follower")
+    with RunStore.open(d / STORE_FILE, readonly=False) as s:
+        s.set_meta(FOLLOWS_KEY, json.dumps({"run": "grpo-77", "host": "node001", "machines": 2, "machine": 1,
+                                            "step": 12}))
+    proc = cli("attach", "mm")
+    assert proc.returncode == 2
+    assert "run 'grpo-77', recorded on node001: open it there (ssh -t node001 grpotui attach grpo-77)" in proc.stderr
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RunsScreen)
+        assert any("ssh -t node001 grpotui attach grpo-77" in n.message for n in app._notifications)

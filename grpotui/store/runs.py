@@ -92,6 +92,14 @@ def follows_text(follows: dict[str, Any]) -> str:
     """A follower's one line: which run, where, and which machine this is."""
     return (f"follower of run {follows.get('run')!r} on {follows.get('host')} "
             f"(machine {follows.get('machine')} of {follows.get('machines')})")
+
+
+def where_to_open(name: str, follows: dict[str, Any] | None) -> str:
+    """What opening a follower says instead of an empty dashboard: the run is on rank 0's machine."""
+    if not follows or not follows.get("host"):
+        return f"{name!r} is this machine's share of a run whose store is on its rank 0's machine: open it there"
+    return (f"{name!r} is this machine's share of run {follows.get('run')!r}, recorded on {follows['host']}: "
+            f"open it there (ssh -t {follows['host']} grpotui attach {follows.get('run')})")
 _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:=-]{0,39}$")
 NOTE_MAX = 2000
 

@@ -168,6 +168,12 @@ class RunsScreen(BaseScreen):
         return next(r for r in self.all_runs if r["name"] == name)
 
     def _open(self, name: str) -> None:
+        run = self._run(name)
+        if run.get("kind") == "follower":  # another machine's share of a run: nothing of it is here
+            from grpotui.store.runs import where_to_open
+
+            self.notify(where_to_open(name, run.get("follows")), markup=False, timeout=8)
+            return
         navigator(self).open_run(name)
 
     @on(DataTable.RowSelected, "#runs")

@@ -48,6 +48,7 @@ def _seconds_per_100(home: Path, name: str, skip: int = 20) -> float:
 
 def _wait_ended(home: Path, name: str) -> None:
     from grpotui.store import RunStore
+    from grpotui.store.db import ACTIVE_STATUSES
     from grpotui.store.paths import STORE_FILE
     from grpotui.store.runs import effective_status
 
@@ -55,7 +56,7 @@ def _wait_ended(home: Path, name: str) -> None:
     while True:
         if path.exists():
             with RunStore.open(path) as s:
-                if effective_status(s.run_info()) not in ("starting", "running", "pausing", "paused", "stopping"):
+                if effective_status(s.run_info()) not in ACTIVE_STATUSES:
                     return
         time.sleep(1.0)
 

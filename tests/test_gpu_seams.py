@@ -67,42 +67,42 @@ def test_with_nvml_every_gpu_and_the_runs_own_vram(monkeypatch: pytest.MonkeyPat
     assert g0["proc_mem"] == 18 * GiB  # only this process tree's memory, not another user's
 
 
-async def test_dashboard_shows_vram_from_nvml(home: Path) -> None:
+async def _system_panel_text(run_name: str, width: int) -> str:
+    """The dashboard's system panel of a run, as text ``width`` wide (Pilot, the real app)."""
     import os
 
-    from recorded import write_recorded_run
+    from rich.console import Console
 
     from grpotui.tui.app import make_app
     from grpotui.tui.widgets.system import SystemPanel
 
-    write_recorded_run(home, "gpu", steps=3)  # its system sample has one 24 GiB GPU
-    app = make_app(run_name="gpu")
+    app = make_app(run_name=run_name)
     async with app.run_test(size=(160, 45)) as pilot:
         for _ in range(5):
             await app.workers.wait_for_complete()
             await pilot.pause(0.05)
-        from rich.console import Console
-
         panel = app.screen.query_one(SystemPanel)
         with open(os.devnull, "w") as devnull:
-            console = Console(width=100, record=True, file=devnull)
+            console = Console(width=width, record=True, file=devnull)
             console.print(panel._table(panel.sample))
-        text = console.export_text()
+            return console.export_text()
+
+
+async def test_dashboard_shows_vram_from_nvml(home: Path) -> None:
+    from recorded import write_recorded_run
+
+    write_recorded_run(home, "gpu", steps=3)  # its system sample has one 24 GiB GPU
+    text = await _system_panel_text("gpu", 100)
     assert "GPU0" in text and "VRAM" in text and "19.0/24 GiB" in text and "run 18.0" in text
 
 
 async def test_dashboard_shows_every_machines_gpus(home: Path) -> None:
     """A run over two machines: rank 0's sample carries machine 1's, as the step boundary's exchange
     brings it (its NVML figures are what no machine here can give: written as NVML gives them)."""
-    import os
-
     from recorded import write_recorded_run
-    from rich.console import Console
 
     from grpotui.store import RunStore
     from grpotui.store.paths import STORE_FILE
-    from grpotui.tui.app import make_app
-    from grpotui.tui.widgets.system import SystemPanel
 
     GiB = 1024**3
     d = write_recorded_run(home, "two", steps=3)
@@ -113,16 +113,7 @@ async def test_dashboard_shows_every_machines_gpus(home: Path) -> None:
                                "cpu_count": 64, "ram_used": 100 * GiB, "ram_total": 512 * GiB, "age": 0.4,
                                "gpus": [{"index": i, **gpu} for i in range(8)], "gpu_source": "nvml"}]
         s.record_system(sample, step=3)
-    app = make_app(run_name="two")
-    async with app.run_test(size=(160, 45)) as pilot:
-        for _ in range(5):
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.05)
-        panel = app.screen.query_one(SystemPanel)
-        with open(os.devnull, "w") as devnull:
-            console = Console(width=70, record=True, file=devnull)
-            console.print(panel._table(panel.sample))
-        text = console.export_text()
+    text = await _system_panel_text("two", 70)
     lines = text.splitlines()
     assert lines[0].startswith("machine 0") and "19.0/24 GiB" in text  # rank 0's own, as before
     at = next(i for i, x in enumerate(lines) if x.startswith("machine 1 node002"))

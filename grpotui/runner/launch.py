@@ -89,11 +89,16 @@ def runner_command(run_dir: Path, module: str, launch: dict[str, Any] | None) ->
     return cmd
 
 
-def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: dict[str, str] | None = None) -> int:
-    """Start ``python -m grpotui.runner RUN_DIR`` in its own session; returns its pid."""
+def _runner_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """A runner's environment: this one, unbuffered, saying whether the user chose the CPU threads."""
     from grpotui.runner.threads import USER_CHOSE_ENV, user_chose
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", USER_CHOSE_ENV: "1" if user_chose() else "0", **(extra_env or {})}
+    return {**os.environ, "PYTHONUNBUFFERED": "1", USER_CHOSE_ENV: "1" if user_chose() else "0", **(extra_env or {})}
+
+
+def spawn_runner(run_dir: Path, *, module: str = "grpotui.runner", extra_env: dict[str, str] | None = None) -> int:
+    """Start ``python -m grpotui.runner RUN_DIR`` in its own session; returns its pid."""
+    env = _runner_env(extra_env)
     from grpotui.runner.session import survive_logout_prefix
 
     prefix, warning = survive_logout_prefix()
@@ -242,11 +247,7 @@ def follow_run(cfg: dict[str, Any], name: str, *, home: Path | None = None, resu
     address = f"{cfg['launch']['main_process_ip']}:{cfg['launch'].get('main_process_port') or 29500}"
     print(f"machine {machine} of {machines}: following the run at {address} as {name!r} in the foreground "
           f"(its log: {run_dir / LOG_FILE}); pause, stop and kill it from rank 0's machine", file=out, flush=True)
-    from grpotui.runner.threads import USER_CHOSE_ENV, user_chose
-
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", USER_CHOSE_ENV: "1" if user_chose() else "0"}
-    if ck is not None:
-        env["GRPOTUI_RESUME_FROM"] = str(ck)
+    env = _runner_env({"GRPOTUI_RESUME_FROM": str(ck)} if ck is not None else None)
     with open(run_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(runner_command(run_dir, "grpotui.runner", cfg["launch"]), stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, cwd=str(run_dir), env=env,
@@ -292,6 +293,7 @@ def resume_follower(name: str, overrides: list[str], home: Path | None = None) -
     foreground, from this machine's own last checkpoint (rank 0's machine resumes the run from the same
     step). ``None`` when NAME is not a follower."""
     from grpotui import config
+    from grpotui.store.db import ACTIVE_STATUSES
     from grpotui.store.runs import effective_status, find_run
 
     d = find_run(name, home)
@@ -300,7 +302,7 @@ def resume_follower(name: str, overrides: list[str], home: Path | None = None) -
     if info["kind"] != "follower":
         return None
     status = effective_status(info)
-    if status in ("starting", "running", "pausing", "paused", "stopping"):
+    if status in ACTIVE_STATUSES:
         raise ValueError(f"follower {name!r} is {status}: only an ended one can be resumed")
     cfg = json.loads((d / CONFIG_FILE).read_text())
     if overrides:

@@ -305,12 +305,13 @@ class Recorder(LightCallback):
             mine = self._machine_sample()
         t0 = time.perf_counter()
         items = gather_object([(value, mine)])
+        others = [m for _, m in items[1:] if m is not None]
         if self.machines > 1 and self.is_main:
             self._exchange_seconds.append(time.perf_counter() - t0)
-            import pickle
+            if others:  # the largest message is one carrying a sample (at most once a second): sized then only
+                import pickle
 
-            self._exchange_bytes = max(self._exchange_bytes, max(len(pickle.dumps(it)) for it in items))
-        others = [m for _, m in items[1:] if m is not None]
+                self._exchange_bytes = max(self._exchange_bytes, *(len(pickle.dumps((value, m))) for m in others))
         ctl = self.controller
         if self.is_main and ctl is not None:
             for m in others:
